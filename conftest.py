@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 BROWSER_SKIP = re.compile(r"chrome|chromium|websocket|devtools|browser", re.IGNORECASE)
-ODOO_ERROR = re.compile(r"^\S+ \S+ \d+ (ERROR|CRITICAL) |^Traceback \(most recent call last\)")
+ODOO_ERROR = re.compile(
+    r"^\S+ \S+ \d+ (ERROR|CRITICAL) |^Traceback \(most recent call last\)"
+)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -26,7 +28,9 @@ def pytest_runtest_makereport(item, call):
         reason = str(call.excinfo.value)
         if BROWSER_SKIP.search(reason):
             report.outcome = "failed"
-            report.longrepr = f"browser test could not run (it must not be skipped): {reason}"
+            report.longrepr = (
+                f"browser test could not run (it must not be skipped): {reason}"
+            )
 
 
 class OdooLogCheck(pytest.Item):
