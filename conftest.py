@@ -1,8 +1,8 @@
 """Project-wide pytest rules (scripts/test.sh runs pytest from the repository root).
 
 1. A browser test (Odoo tour) that cannot start its browser is a failure, not a skip:
-   Odoo raises ``SkipTest`` when Chromium or websocket-client is missing, which would let a
-   broken machine pass silently.
+   Odoo raises ``SkipTest`` when Chromium or websocket-client is missing, which would
+   let a broken machine pass silently.
 2. Odoo's own log must be clean: an ERROR/CRITICAL line or a traceback logged by Odoo
    during the install or the tests fails the run. This check is a test item that runs
    last, so it is counted in pytest's summary line.
