@@ -46,7 +46,7 @@ ODOO_PID=$!
 trap 'kill $ODOO_PID 2>/dev/null; wait $ODOO_PID 2>/dev/null; pg_stop' EXIT
 trap 'exit 130' INT TERM
 for _ in $(seq 1 120); do
-    if curl -fsS -o /dev/null "http://127.0.0.1:$PORT/web/login"; then break; fi
+    if curl -fs -o /dev/null "http://127.0.0.1:$PORT/web/login"; then break; fi
     kill -0 "$ODOO_PID" 2>/dev/null || die "Odoo stopped, see $LOG_DIR/server.log"
     sleep 1
 done
