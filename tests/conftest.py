@@ -35,6 +35,44 @@ class OdooServer:
         kwargs.setdefault("timeout", 30)
         return requests.post(self.url + path, **kwargs)
 
+    def request(self, method, path, **kwargs):
+        kwargs.setdefault("timeout", 30)
+        return requests.request(method, self.url + path, **kwargs)
+
+    def admin_session(self):
+        """A ``requests`` session logged in to the back office as admin."""
+        session = requests.Session()
+        response = session.post(
+            self.url + "/web/session/authenticate",
+            json={
+                "jsonrpc": "2.0",
+                "params": {"db": self.db, "login": "admin", "password": "admin"},
+            },
+            timeout=30,
+        ).json()
+        assert response.get("result", {}).get("uid"), response
+        return session
+
+    def rpc(self, model, method, *args, session=None, **kwargs):
+        """Call a model method as admin through JSON-RPC (the web client's route)."""
+        session = session or self.admin_session()
+        response = session.post(
+            self.url + "/web/dataset/call_kw",
+            json={
+                "jsonrpc": "2.0",
+                "params": {
+                    "model": model,
+                    "method": method,
+                    "args": list(args),
+                    "kwargs": kwargs,
+                },
+            },
+            timeout=60,
+        ).json()
+        if "error" in response:
+            raise AssertionError(response["error"])
+        return response["result"]
+
 
 @pytest.fixture(scope="session")
 def odoo_server():
