@@ -10,7 +10,11 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["base"],
-    "external_dependencies": {"python": ["jwt", "cryptography"]},
-    "data": [],
+    "external_dependencies": {"python": ["jwt", "cryptography", "passlib"]},
+    "data": [
+        "security/ir.model.access.csv",
+        "data/spp_oauth_data.xml",
+        "views/oauth_key_views.xml",
+    ],
     "installable": True,
 }

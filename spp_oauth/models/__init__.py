@@ -1,0 +1,1 @@
+from . import ir_http, oauth_client_mixin, oauth_key, oauth_throttle

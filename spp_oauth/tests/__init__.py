@@ -1,0 +1,1 @@
+from . import test_jwks, test_keys, test_throttle, test_tokens

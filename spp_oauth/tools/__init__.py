@@ -1,0 +1,17 @@
+from .tokens import (
+    ALGORITHMS,
+    DEFAULT_LEEWAY,
+    MAX_TOKEN_LIFETIME,
+    MIN_TOKEN_LIFETIME,
+    OAuthTokenError,
+    algorithm_for_private_key,
+    build_jwks,
+    generate_private_key,
+    issue,
+    jwk_thumbprint,
+    load_private_key,
+    load_public_key,
+    public_jwk,
+    public_pem_from_private,
+    verify,
+)
