@@ -9,10 +9,35 @@
     "maintainers": ["openspp"],
     "license": "LGPL-3",
     "development_status": "Beta",
-    "depends": ["base", "spp_oauth"],
-    "external_dependencies": {"python": ["jwt", "passlib", "cryptography"]},
-    "data": [],
-    "demo": [],
+    "depends": ["base", "mail", "spp_oauth"],
+    "external_dependencies": {
+        "python": ["jwt", "passlib", "cryptography", "jsonschema", "requests"]
+    },
+    "data": [
+        "security/security.xml",
+        "security/ir.model.access.csv",
+        "views/attendance_type_views.xml",
+        "views/attendance_location_views.xml",
+        "views/attendance_list_views.xml",
+        "views/attendance_subscriber_views.xml",
+        "views/res_config_settings_views.xml",
+        "views/menus.xml",
+        "security/attendance_api_client_credential_security.xml",
+        "views/attendance_api_client_credential_views.xml",
+        "security/registry_import_security.xml",
+        "data/registry_import_data.xml",
+        "views/attendance_import_log_views.xml",
+        "wizards/registry_import_wizard_views.xml",
+        "views/res_config_settings_registry_views.xml",
+    ],
+    "demo": [
+        "demo/attendance_demo.xml",
+    ],
+    "assets": {
+        "web.assets_tests": [
+            "spp_attendance/static/tests/tours/**/*",
+        ],
+    },
     "application": True,
     "installable": True,
 }

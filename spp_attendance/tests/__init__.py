@@ -1,1 +1,17 @@
-from . import test_smoke
+from . import (
+    test_api_attendance,
+    test_api_client_credential,
+    test_attendance_list,
+    test_bearer_auth,
+    test_oauth_client_library,
+    test_performance,
+    test_registry_import,
+    test_registry_import_dci,
+    test_security,
+    test_smoke,
+    test_subscriber,
+    test_token_endpoint,
+    test_ui_tour,
+    test_uniqueness,
+    test_uniqueness_concurrency,
+)

@@ -1,0 +1,495 @@
+"""The attendance REST API (upstream OpenSPP 17.0 routes, JSON keys and messages).
+
+Controllers only parse, authenticate, call one model method and shape the response;
+the rules (duplicates, idempotency, time zones, company isolation) live in the
+models. Request bodies and query strings are validated against the declarations in
+``spp_attendance.api`` (the same ones the served OpenAPI document is built from).
+"""
+
+import base64
+import json
+import logging
+import math
+from datetime import timezone
+
+from odoo import http
+from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.http import request
+
+from odoo.addons.spp_oauth.http import body_too_large, require_bearer
+
+from ..api import openapi, schemas
+from ..api.validation import (
+    ApiError,
+    detail,
+    normalize_category,
+    parse_bool,
+    parse_datetime,
+    parse_json,
+    parse_optional_id,
+    parse_query,
+)
+from ..api.validation import validate as validate_schema
+
+_logger = logging.getLogger(__name__)
+
+CLIENT_MODEL = "spp.attendance.api.client.credential"
+AUDIENCE = "spp_attendance"
+ROUTE_OPTIONS = {"type": "http", "auth": "none", "csrf": False, "save_session": False}
+
+
+def _json(payload, status=200, headers=None):
+    return request.make_json_response(payload, status=status, headers=headers)
+
+
+def api_endpoint(operation):
+    """Wrap a handler: bearer auth with the route's scope, size limit, error envelope.
+
+    The handler receives the route declaration and returns ``(payload, status)``.
+    """
+    declaration = openapi.route(operation)
+
+    def decorator(handler):
+        @require_bearer(CLIENT_MODEL, AUDIENCE, scope=declaration.scope)
+        def wrapper(self, *args, **kwargs):
+            too_large = body_too_large(schemas.MAX_BODY_SIZE)
+            if too_large is not None:
+                return too_large
+            try:
+                payload, status = handler(self, declaration, *args, **kwargs)
+            except ApiError as exc:
+                request.env.cr.rollback()
+                return _json(exc.to_dict(), exc.status, exc.headers)
+            except AccessError as exc:
+                request.env.cr.rollback()
+                return _json(ApiError(403, str(exc)).to_dict(), 403)
+            except (UserError, ValidationError) as exc:
+                request.env.cr.rollback()
+                return _json(ApiError(400, str(exc)).to_dict(), 400)
+            return _json(payload, status)
+
+        wrapper.__name__ = handler.__name__
+        wrapper.__doc__ = handler.__doc__
+        return wrapper
+
+    return decorator
+
+
+def _body(declaration, empty=None):
+    data = parse_json(request.httprequest.get_data(), empty=empty)
+    if declaration.body is not None:
+        validate_schema(declaration.body, data)
+    return data
+
+
+def _query(declaration):
+    return parse_query(request.httprequest.args, declaration.params)
+
+
+def _client():
+    return request.spp_oauth_client
+
+
+def _api_env():
+    """Superuser env pinned to the client's company: the model methods filter by it."""
+    company = _client().company_id
+    context = dict(request.env.context, allowed_company_ids=company.ids)
+    return request.env(su=True, context=context)
+
+
+def _submission(body):
+    """The submission fields of a POST/PUT body (a naive datetime is UTC)."""
+    moment = parse_datetime(body["submitted_datetime"], "submitted_datetime")
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+    return {
+        "submitted_by": str(body["submitted_by"]).strip(),
+        "submitted_datetime": moment.replace(microsecond=0),
+        "submission_source": (body.get("submission_source") or "").strip(),
+    }
+
+
+def _filters(query):
+    """History filters from the query, in the model's terms."""
+    if (
+        query.get("from_date")
+        and query.get("to_date")
+        and query["from_date"] > query["to_date"]
+    ):
+        raise ApiError(
+            400,
+            "from_date must be less than or equal to to_date.",
+            [detail("query/from_date", "range", "from_date is after to_date.")],
+        )
+    env = _api_env()
+    type_id = query.get("attendance_type") or None
+    location_id = query.get("attendance_location") or None
+    for model, value, name, label in (
+        ("spp.attendance.type", type_id, "attendance_type", "Attendance Type"),
+        (
+            "spp.attendance.location",
+            location_id,
+            "attendance_location",
+            "Attendance Location",
+        ),
+    ):
+        if value and not env[model].browse(value).exists():
+            raise ApiError(
+                400,
+                f"{label} {value} does not exist.",
+                [
+                    detail(
+                        f"query/{name}", "not_found", f"{label} {value} does not exist."
+                    )
+                ],
+            )
+    category = query.get("attendance_category")
+    return {
+        "date_from": query.get("from_date"),
+        "date_to": query.get("to_date"),
+        "type_ids": [type_id] if type_id else None,
+        "location_ids": [location_id] if location_id else None,
+        "category": category.lower() if category else None,
+    }
+
+
+def encode_cursor(values):
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor, keys):
+    """The values of an opaque cursor, checked for the expected keys."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, dict) or set(values) != set(keys):
+            raise ValueError
+        return values
+    except (ValueError, TypeError, UnicodeDecodeError):
+        raise ApiError(
+            400,
+            "cursor is invalid.",
+            [detail("query/cursor", "format", "Pass back a next_cursor unchanged.")],
+        )
+
+
+def _named_records(model):
+    records = _api_env()[model].search([])
+    return [
+        {"id": r.id, "name": r.name, "description": r.description or False}
+        for r in records
+    ]
+
+
+def _find_subscriber(person_id):
+    subscriber = _api_env()["spp.attendance.subscriber"]._api_find(person_id)
+    if not subscriber:
+        raise ApiError(
+            404,
+            f"PersonID {person_id} does not exist.",
+            [detail("person_id", "not_found", f"PersonID {person_id} does not exist.")],
+        )
+    return subscriber
+
+
+def _pagination(page, limit, total):
+    return {
+        "page": page,
+        "limit": limit,
+        "total_records": total,
+        "total_pages": math.ceil(total / limit) if total else 0,
+    }
+
+
+class AttendanceApi(http.Controller):
+    # -- documents -------------------------------------------------------------------
+
+    @http.route("/api/openapi.json", methods=["GET"], **ROUTE_OPTIONS)
+    def openapi_json(self):
+        """The OpenAPI 3.1 document of this API (public)."""
+        base_url = request.httprequest.host_url.rstrip("/")
+        return _json(openapi.openapi_document(base_url))
+
+    # -- writes ----------------------------------------------------------------------
+
+    @http.route("/attendances", methods=["POST"], **ROUTE_OPTIONS)
+    @api_endpoint("submitAttendances")
+    def submit_attendances(self, declaration, **_kw):
+        query = _query(declaration)
+        body = _body(declaration)
+        ignore_unique = parse_bool("ignore_unique", query["ignore_unique"])
+        atomic = parse_bool("atomic", query["atomic"], default=True)
+        cards = []
+        for i, record in enumerate(body["records"]):
+            person_id = str(record["person_id"]).strip()
+            for j, card in enumerate(record["time_card"]):
+                path = f"records/{i}/time_card/{j}"
+                cards.append(
+                    {
+                        "path": path,
+                        "person_id": person_id,
+                        "moment": parse_datetime(
+                            card["date_time"], f"{path}/date_time"
+                        ),
+                        "type_id": parse_optional_id(card.get("attendance_type")),
+                        "location_id": parse_optional_id(
+                            card.get("attendance_location")
+                        ),
+                        "category": normalize_category(card.get("attendance_category")),
+                        "description": card.get("attendance_description") or False,
+                        "url": (card.get("attendance_external_url") or "").strip(),
+                        "uuid": card.get("uuid") or None,
+                    }
+                )
+        if len(cards) > schemas.MAX_BATCH:
+            raise ApiError(
+                400,
+                f"At most {schemas.MAX_BATCH} time cards can be sent at once.",
+                [detail("records", "too_long", "Split the request.")],
+            )
+        results = _api_env()["spp.attendance.list"]._api_submit(
+            cards,
+            _submission(body),
+            client=_client(),
+            ignore_unique=ignore_unique,
+            atomic=atomic,
+        )
+        for card, result in zip(cards, results, strict=True):
+            result["path"] = card["path"]
+        rejected = [r for r in results if r["status"] == "rejected"]
+        if rejected and atomic:
+            reasons = {r["reason"] for r in rejected} - {"not_stored"}
+            status = 409 if reasons == {"uuid_conflict"} else 400
+            first = next(r for r in rejected if r["reason"] != "not_stored")
+            error = ApiError(
+                status,
+                first["message"],
+                [
+                    detail(r["path"], r["reason"], r["message"])
+                    for r in rejected
+                    if r["reason"] != "not_stored"
+                ],
+            ).to_dict()
+            error["results"] = results
+            return error, status
+        person_ids = list(dict.fromkeys(card["person_id"] for card in cards))
+        return {
+            "message": "Attendance list created successfully.",
+            "person_ids": person_ids,
+            "results": results,
+        }, (207 if rejected else 200)
+
+    @http.route("/attendances", methods=["PUT"], **ROUTE_OPTIONS)
+    @api_endpoint("updateAttendances")
+    def update_attendances(self, declaration, **_kw):
+        body = _body(declaration)
+        changes = []
+        for i, record in enumerate(body["records"]):
+            card = record["time_card"]
+            path = f"records/{i}/time_card"
+            change = {"id": record["id"], "path": path}
+            if "date_time" in card:
+                if card["date_time"] is None:
+                    raise ApiError(
+                        400,
+                        f"{path}/date_time must not be null.",
+                        [detail(f"{path}/date_time", "type", "date_time is required.")],
+                    )
+                change["moment"] = parse_datetime(
+                    card["date_time"], f"{path}/date_time"
+                )
+            if "attendance_type" in card:
+                change["type_id"] = parse_optional_id(card["attendance_type"])
+            if "attendance_location" in card:
+                change["location_id"] = parse_optional_id(card["attendance_location"])
+            if "attendance_category" in card:
+                change["category"] = normalize_category(card["attendance_category"])
+            if "attendance_description" in card:
+                change["description"] = card["attendance_description"] or False
+            if "attendance_external_url" in card:
+                change["url"] = (card["attendance_external_url"] or "").strip()
+            changes.append(change)
+        ok, results = _api_env()["spp.attendance.list"]._api_update(
+            changes, _submission(body), client=_client()
+        )
+        if not ok:
+            rejected = [r for r in results if r["status"] == "rejected"]
+            status = 404 if {r["reason"] for r in rejected} == {"not_found"} else 400
+            if any(r["reason"] == "duplicate" for r in rejected):
+                status = 409
+            error = ApiError(
+                status,
+                rejected[0]["message"],
+                [
+                    detail(f"records/{r['index']}", r["reason"], r["message"])
+                    for r in rejected
+                ],
+            ).to_dict()
+            error["results"] = results
+            return error, status
+        return {
+            "message": "Attendance list updated successfully.",
+            "results": results,
+        }, 200
+
+    @http.route("/attendances", methods=["DELETE"], **ROUTE_OPTIONS)
+    @api_endpoint("deleteAttendances")
+    def delete_attendances(self, declaration, **_kw):
+        # Upstream accepted (and ignored) a JSON body here; it must still be JSON.
+        parse_json(request.httprequest.get_data())
+        query = _query(declaration)
+        raw_ids = [part.strip() for part in (query["ids"] or "").split(",")]
+        raw_ids = [part for part in raw_ids if part]
+        if not raw_ids or not all(
+            part.isdigit() and len(part) < 11 for part in raw_ids
+        ):
+            raise ApiError(
+                400,
+                "ids must be a list of integers.",
+                [detail("query/ids", "type", "ids must be like 1,2,3.")],
+            )
+        if len(raw_ids) > schemas.MAX_BATCH:
+            raise ApiError(
+                400,
+                f"At most {schemas.MAX_BATCH} ids can be removed at once.",
+                [detail("query/ids", "too_long", "Too many ids.")],
+            )
+        ids = list(dict.fromkeys(int(part) for part in raw_ids))
+        archived, missing = _api_env()["spp.attendance.list"]._api_archive(
+            ids, client=_client()
+        )
+        if not archived:
+            raise ApiError(
+                404,
+                "Attendance list does not exist.",
+                [detail("query/ids", "not_found", f"Unknown ids: {missing[:20]}")],
+            )
+        return {
+            "message": "Attendance list deleted successfully.",
+            "deleted_ids": archived,
+            "missing_ids": missing,
+        }, 200
+
+    # -- reads -----------------------------------------------------------------------
+
+    @http.route("/attendance/types", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("listAttendanceTypes")
+    def attendance_types(self, declaration, **_kw):
+        return {"records": _named_records("spp.attendance.type")}, 200
+
+    @http.route("/attendance/locations", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("listAttendanceLocations")
+    def attendance_locations(self, declaration, **_kw):
+        return {"records": _named_records("spp.attendance.location")}, 200
+
+    @http.route("/attendance/<path:person_id>", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("getPersonAttendance")
+    def person_attendance(self, declaration, person_id, **_kw):
+        return self._person_history(declaration, person_id)
+
+    @http.route("/attendance", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("getPersonAttendanceByQuery")
+    def person_attendance_by_query(self, declaration, **_kw):
+        person_id = _query(declaration)["person_id"]
+        if not person_id:
+            raise ApiError(
+                400,
+                "person_id is required.",
+                [detail("query/person_id", "required", "person_id is required.")],
+            )
+        return self._person_history(declaration, person_id)
+
+    def _person_history(self, declaration, person_id):
+        query = _query(declaration)
+        filters = _filters(query)
+        subscriber = _find_subscriber(person_id)
+        page, limit = query["page"], query["limit"]
+        after = None
+        if query["cursor"]:
+            after = decode_cursor(query["cursor"], ("t", "i"))
+        result = subscriber._api_history(
+            filters, offset=(page - 1) * limit, limit=limit, after=after
+        )
+        payload = result["payload"]
+        payload["pagination"] = _pagination(page, limit, result["total"])
+        last = result["last"]
+        payload["next_cursor"] = (
+            encode_cursor({"t": last[0], "i": last[1]}) if result["has_more"] else None
+        )
+        return payload, 200
+
+    @http.route("/attendances", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("listAttendances")
+    def list_attendances(self, declaration, **_kw):
+        query = _query(declaration)
+        filters = _filters(query)
+        # Upstream clients send {"person_ids": [...]} as a body on this GET.
+        body = parse_json(request.httprequest.get_data(), empty={})
+        validate_schema(schemas.PERSON_IDS_BODY, body)
+        person_ids = [str(pid) for pid in (body.get("person_ids") or [])]
+        if query["person_ids"]:
+            person_ids += [
+                pid.strip() for pid in query["person_ids"].split(",") if pid.strip()
+            ]
+        page, limit = query["page"], query["limit"]
+        after_id = query["last_id"]
+        if query["cursor"]:
+            after_id = decode_cursor(query["cursor"], ("s",))["s"]
+            if not isinstance(after_id, int):
+                raise ApiError(400, "cursor is invalid.")
+        env = _api_env()
+        result = env["spp.attendance.subscriber"]._api_many_histories(
+            person_ids,
+            filters,
+            offset=0 if after_id is not None else (page - 1) * limit,
+            limit=limit,
+            after_id=after_id,
+        )
+        return {
+            "records": result["records"],
+            "pagination": _pagination(page, limit, result["total"]),
+            "next_cursor": encode_cursor({"s": result["last_id"]})
+            if result["has_more"]
+            else None,
+        }, 200
+
+    @http.route("/subscribers", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("listSubscribers")
+    def subscribers(self, declaration, **_kw):
+        query = _query(declaration)
+        page, limit = query["page"], query["limit"]
+        after_id = query["last_id"]
+        if query["cursor"]:
+            after_id = decode_cursor(query["cursor"], ("s",))["s"]
+            if not isinstance(after_id, int):
+                raise ApiError(400, "cursor is invalid.")
+        result = _api_env()["spp.attendance.subscriber"]._api_page(
+            offset=0 if after_id is not None else (page - 1) * limit,
+            limit=limit,
+            after_id=after_id,
+        )
+        return {
+            "records": result["records"],
+            "pagination": _pagination(page, limit, result["total"]),
+            "next_cursor": encode_cursor({"s": result["last_id"]})
+            if result["has_more"]
+            else None,
+        }, 200
+
+    @http.route("/subscriber/<path:person_id>", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("getSubscriber")
+    def subscriber(self, declaration, person_id, **_kw):
+        return _find_subscriber(person_id)._api_info(), 200
+
+    @http.route("/subscriber", methods=["GET"], **ROUTE_OPTIONS)
+    @api_endpoint("getSubscriberByQuery")
+    def subscriber_by_query(self, declaration, **_kw):
+        person_id = _query(declaration)["person_id"]
+        if not person_id:
+            raise ApiError(
+                400,
+                "person_id is required.",
+                [detail("query/person_id", "required", "person_id is required.")],
+            )
+        return _find_subscriber(person_id)._api_info(), 200

@@ -1,0 +1,614 @@
+from collections import defaultdict
+
+from markupsafe import Markup
+
+from odoo import _, api, fields, models
+from odoo.exceptions import UserError, ValidationError
+from odoo.tools.misc import clean_context
+
+GENDERS = [
+    ("male", "Male"),
+    ("female", "Female"),
+    ("other", "Other"),
+    ("unknown", "Unknown"),
+]
+NAME_FIELDS = ("family_name", "given_name", "addl_name")
+PARTNER_CONTACT_FIELDS = ("email", "phone", "mobile")
+
+
+class AttendanceSubscriber(models.Model):
+    """A program participant whose attendance is recorded.
+
+    A subscriber *is* a contact: it delegates to its own ``res.partner``
+    (``_inherits``). Creating a subscriber always creates a new partner unless a
+    ``partner_id`` is given explicitly; there is no matching on names. The
+    partner's name is always "Family, Given Addl", kept in sync on every
+    rename. ``person_identifier`` is the external key used by the API.
+    """
+
+    _name = "spp.attendance.subscriber"
+    _description = "Attendance Subscriber"
+    _inherit = ["mail.thread"]
+    _inherits = {"res.partner": "partner_id"}
+    _order = "family_name, given_name, id"
+    _rec_names_search = ["name", "person_identifier"]
+
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Partner",
+        required=True,
+        ondelete="restrict",
+        index=True,
+        auto_join=True,
+        copy=False,
+    )
+    person_identifier = fields.Char(
+        required=True,
+        copy=False,
+        tracking=True,
+        help="Unique identifier of the person (e.g. the registry ID); the key "
+        "used by the API.",
+    )
+    family_name = fields.Char(tracking=True)
+    given_name = fields.Char(tracking=True)
+    addl_name = fields.Char(string="Additional Names", tracking=True)
+    gender = fields.Selection(GENDERS, tracking=True)
+    # redefined (instead of inherited) to track changes on the subscriber
+    email = fields.Char(related="partner_id.email", readonly=False, tracking=True)
+    phone = fields.Char(related="partner_id.phone", readonly=False, tracking=True)
+    mobile = fields.Char(related="partner_id.mobile", readonly=False, tracking=True)
+    active = fields.Boolean(default=True, tracking=True)
+    company_id = fields.Many2one(
+        "res.company",
+        string="Company",
+        required=True,
+        index=True,
+        default=lambda self: self.env.company,
+        tracking=True,
+    )
+    attendance_list_ids = fields.One2many(
+        "spp.attendance.list", "subscriber_id", string="Attendance History"
+    )
+    attendance_count = fields.Integer(
+        string="Attendance Records", compute="_compute_attendance_stats"
+    )
+    days_present_count = fields.Integer(
+        string="Days Present", compute="_compute_attendance_stats"
+    )
+    days_absent_count = fields.Integer(
+        string="Days Absent", compute="_compute_attendance_stats"
+    )
+    last_attendance_date = fields.Date(
+        string="Last Attendance",
+        compute="_compute_attendance_stats",
+        help="Last date on which the subscriber was present.",
+    )
+
+    _sql_constraints = [
+        (
+            "person_identifier_uniq",
+            "unique(person_identifier)",
+            "A subscriber with the same person identifier already exists.",
+        ),
+        (
+            "partner_id_uniq",
+            "unique(partner_id)",
+            "This contact is already linked to another subscriber.",
+        ),
+    ]
+
+    # ------------------------------------------------------------------
+    # Names and partner
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _compose_name(self, family_name, given_name, addl_name):
+        """Display name "Family, Given Addl" (missing parts are skipped)."""
+        family_name, given_name, addl_name = (
+            (part or "").strip() for part in (family_name, given_name, addl_name)
+        )
+        name = ", ".join(part for part in (family_name, given_name) if part)
+        if addl_name:
+            name = f"{name} {addl_name}" if name else addl_name
+        return name
+
+    @api.model
+    def _normalize_vals(self, vals):
+        vals = dict(vals)
+        for fname in ("person_identifier", *NAME_FIELDS):
+            if isinstance(vals.get(fname), str):
+                vals[fname] = vals[fname].strip()
+        if "person_identifier" in vals and not vals["person_identifier"]:
+            raise ValidationError(
+                _("Person identifier: a subscriber needs a non-blank identifier.")
+            )
+        if vals.get("gender") and vals["gender"] not in dict(GENDERS):
+            raise ValidationError(
+                _(
+                    "Gender: '%(value)s' is not allowed; use one of: %(allowed)s.",
+                    value=vals["gender"],
+                    allowed=", ".join(dict(GENDERS)),
+                )
+            )
+        return vals
+
+    @api.model
+    def _check_identifiers_free(self, identifiers, exclude=None):
+        """Refuse identifiers given twice or already used by another subscriber."""
+        identifiers = [identifier for identifier in identifiers if identifier]
+        duplicates = {i for i in identifiers if identifiers.count(i) > 1}
+        if duplicates:
+            raise ValidationError(
+                _(
+                    "Person identifier '%(identifier)s' is given to more than one "
+                    "subscriber; identifiers must be unique.",
+                    identifier=sorted(duplicates)[0],
+                )
+            )
+        if not identifiers:
+            return
+        domain = [("person_identifier", "in", identifiers)]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        existing = self.sudo().with_context(active_test=False).search(domain, limit=1)
+        if existing:
+            raise ValidationError(
+                _(
+                    "Person identifier '%(identifier)s' is already used by "
+                    "subscriber %(name)s%(archived)s; identifiers must be unique.",
+                    identifier=existing.person_identifier,
+                    name=existing.name,
+                    archived="" if existing.active else _(" (archived)"),
+                )
+            )
+
+    @api.model
+    def _check_partners_free(self, partner_ids, exclude=None):
+        """Refuse a contact that is already (or twice) linked to a subscriber."""
+        partner_ids = [partner_id for partner_id in partner_ids if partner_id]
+        if len(set(partner_ids)) < len(partner_ids):
+            raise ValidationError(
+                _("Contact: the same contact cannot be linked to two subscribers.")
+            )
+        if not partner_ids:
+            return
+        domain = [("partner_id", "in", partner_ids)]
+        if exclude:
+            domain.append(("id", "not in", exclude.ids))
+        existing = self.sudo().with_context(active_test=False).search(domain, limit=1)
+        if existing:
+            raise ValidationError(
+                _(
+                    "Contact: '%(partner)s' is already linked to subscriber "
+                    "%(name)s (%(identifier)s); a contact can belong to one "
+                    "subscriber only.",
+                    partner=existing.partner_id.display_name,
+                    name=existing.name,
+                    identifier=existing.person_identifier,
+                )
+            )
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        vals_list = [self._normalize_vals(vals) for vals in vals_list]
+        self._check_identifiers_free([v.get("person_identifier") for v in vals_list])
+        self._check_partners_free([v.get("partner_id") for v in vals_list])
+        default_company = self.default_get(["company_id"]).get("company_id")
+        new_partner_vals = []
+        for vals in vals_list:
+            vals.setdefault("company_id", default_company)
+            if vals.get("partner_id"):
+                continue
+            partner_vals = {
+                "name": self._compose_name(*(vals.get(f) for f in NAME_FIELDS)),
+                "company_id": vals["company_id"],
+            }
+            for fname in PARTNER_CONTACT_FIELDS:
+                if fname in vals:
+                    partner_vals[fname] = vals.pop(fname)
+            new_partner_vals.append((vals, partner_vals))
+        if new_partner_vals:
+            self._check_has_name([pv for _v, pv in new_partner_vals])
+            # The subscriber carries the audit trail: no chatter noise on the
+            # partner, and no default_* of the subscriber's context leaking in.
+            partners = (
+                self.env["res.partner"]
+                .with_context(
+                    clean_context(self.env.context),
+                    mail_create_nolog=True,
+                    mail_create_nosubscribe=True,
+                    tracking_disable=True,
+                )
+                .create([partner_vals for _v, partner_vals in new_partner_vals])
+            )
+            for (vals, _pv), partner in zip(new_partner_vals, partners, strict=False):
+                vals["partner_id"] = partner.id
+        subscribers = super().create(vals_list)
+        subscribers._sync_partner_name()
+        return subscribers
+
+    def write(self, vals):
+        vals = self._normalize_vals(vals)
+        if vals.get("person_identifier"):
+            self._check_identifiers_free(
+                [vals["person_identifier"]] * len(self), exclude=self
+            )
+        if vals.get("partner_id"):
+            self._check_partners_free([vals["partner_id"]] * len(self), exclude=self)
+        result = super().write(vals)
+        if not {"name", "partner_id", *NAME_FIELDS}.isdisjoint(vals):
+            self._sync_partner_name()
+        if vals.get("company_id"):
+            self.partner_id.filtered(
+                lambda partner: partner.company_id.id != vals["company_id"]
+            ).write({"company_id": vals["company_id"]})
+        return result
+
+    @api.model
+    def _check_has_name(self, partner_vals_list):
+        for partner_vals in partner_vals_list:
+            if not partner_vals["name"]:
+                raise ValidationError(
+                    _("Name: a subscriber needs a family name or a given name.")
+                )
+
+    @api.constrains(*NAME_FIELDS)
+    def _check_name_parts(self):
+        for subscriber in self:
+            if not (subscriber.family_name or subscriber.given_name):
+                raise ValidationError(
+                    _(
+                        "Name: subscriber '%(identifier)s' needs a family name or a "
+                        "given name.",
+                        identifier=subscriber.person_identifier,
+                    )
+                )
+
+    def _sync_partner_name(self):
+        """Write "Family, Given Addl" on the partners whose name differs."""
+        by_name = defaultdict(lambda: self.env["res.partner"])
+        for subscriber in self:
+            name = self._compose_name(
+                subscriber.family_name, subscriber.given_name, subscriber.addl_name
+            )
+            if name and subscriber.partner_id.name != name:
+                by_name[name] |= subscriber.partner_id
+        for name, partners in by_name.items():
+            partners.write({"name": name})
+
+    # ------------------------------------------------------------------
+    # Deletion
+    # ------------------------------------------------------------------
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_with_attendance(self):
+        groups = (
+            self.env["spp.attendance.list"]
+            .sudo()
+            .with_context(active_test=False)
+            ._read_group(
+                [("subscriber_id", "in", self.ids)], ["subscriber_id"], ["__count"]
+            )
+        )
+        if groups:
+            lines = [
+                _(
+                    "%(name)s (%(identifier)s) has %(count)s attendance records.",
+                    name=subscriber.name,
+                    identifier=subscriber.person_identifier,
+                    count=count,
+                )
+                for subscriber, count in groups
+            ]
+            raise UserError(
+                _(
+                    "Subscribers with attendance records cannot be deleted; archive "
+                    "them instead.\n%(details)s",
+                    details="\n".join(lines),
+                )
+            )
+
+    def unlink(self):
+        """Delete; the contact is kept, with a note saying who deleted what."""
+        notes = {
+            subscriber.partner_id.id: _(
+                "Attendance subscriber %(identifier)s deleted by %(user)s.",
+                identifier=subscriber.person_identifier,
+                user=self.env.user.name,
+            )
+            for subscriber in self
+        }
+        result = super().unlink()
+        partners = self.env["res.partner"].sudo().browse(list(notes)).exists()
+        if partners:
+            partners._message_log_batch(
+                bodies={
+                    partner.id: Markup("<p>%s</p>") % notes[partner.id]
+                    for partner in partners
+                },
+                author_id=self.env.user.partner_id.id,
+            )
+        return result
+
+    # ------------------------------------------------------------------
+    # Attendance statistics and history
+    # ------------------------------------------------------------------
+
+    @api.depends(
+        "attendance_list_ids.attendance_date",
+        "attendance_list_ids.attendance_category",
+        "attendance_list_ids.active",
+    )
+    def _compute_attendance_stats(self):
+        """Counts for all subscribers in ``self`` with a single grouped query."""
+        stats = defaultdict(dict)
+        ids = [subscriber_id for subscriber_id in self._origin.ids if subscriber_id]
+        if ids:
+            groups = self.env["spp.attendance.list"]._read_group(
+                [("subscriber_id", "in", ids)],
+                ["subscriber_id", "attendance_category"],
+                ["__count", "attendance_date:count_distinct", "attendance_date:max"],
+            )
+            for subscriber, category, count, days, last_date in groups:
+                stats[subscriber.id][category] = (count, days, last_date)
+        present_key = "present"
+        for subscriber in self:
+            values = stats.get(subscriber._origin.id, {})
+            present = values.get(present_key, (0, 0, False))
+            absent = values.get("absent", (0, 0, False))
+            subscriber.attendance_count = present[0] + absent[0]
+            subscriber.days_present_count = present[1]
+            subscriber.days_absent_count = absent[1]
+            subscriber.last_attendance_date = present[2]
+
+    def get_attendance_summary(
+        self,
+        date_from=None,
+        date_to=None,
+        type_ids=None,
+        location_ids=None,
+        category=None,
+        offset=0,
+        limit=None,
+        order=None,
+    ):
+        """Attendance summary and one page of history for this subscriber.
+
+        This is the basis of the API's history endpoints and the entry point
+        for other modules. The cost is constant: one grouped query for the
+        counts and dates, one search for the page (plus the usual prefetch
+        when the page's fields are read).
+
+        :param date_from: first local date included (``date`` or "YYYY-MM-DD")
+        :param date_to: last local date included; each bound applies on its own
+        :param type_ids: attendance type id(s) or recordset to keep
+        :param location_ids: attendance location id(s) or recordset to keep
+        :param category: ``"present"`` or ``"absent"`` to keep only that category
+        :param offset: number of records of the history to skip
+        :param limit: page size (``None``: the whole history)
+        :param order: order of the page, default newest first
+        :return: dict with
+
+            - ``subscriber``: this record; ``person_id``: its identifier
+            - ``total``: number of matching records (both categories unless
+              ``category`` is given)
+            - ``dates_present``: sorted list of distinct local dates with a
+              "present" record; ``number_of_days_present``: its length
+            - ``dates_absent`` / ``number_of_days_absent``: same for "absent"
+            - ``records``: the page, a ``spp.attendance.list`` recordset
+        :raises UserError: on invalid filters (bad date, reversed range, unknown
+            category)
+        """
+        self.ensure_one()
+        summaries = self._get_attendance_summaries(
+            date_from, date_to, type_ids, location_ids, category, with_records=False
+        )
+        summary = summaries[self.id]
+        Attendance = self.env["spp.attendance.list"]
+        domain = Attendance._history_domain(
+            self, date_from, date_to, type_ids, location_ids, category
+        )
+        summary["records"] = Attendance.search(
+            domain,
+            offset=offset or 0,
+            limit=limit,
+            order=order or Attendance._order,
+        )
+        return summary
+
+    def _get_attendance_summaries(
+        self,
+        date_from=None,
+        date_to=None,
+        type_ids=None,
+        location_ids=None,
+        category=None,
+        with_records=True,
+    ):
+        """Summaries (see :meth:`get_attendance_summary`) for many subscribers.
+
+        Returns ``{subscriber_id: summary}``; with ``with_records`` each
+        summary's ``records`` is the full matching history (one search for all
+        subscribers together).
+        """
+        Attendance = self.env["spp.attendance.list"]
+        domain = Attendance._history_domain(
+            self, date_from, date_to, type_ids, location_ids, category
+        )
+        groups = Attendance._read_group(
+            domain,
+            ["subscriber_id", "attendance_date:day", "attendance_category"],
+            ["__count"],
+        )
+        summaries = {
+            subscriber.id: {
+                "subscriber": subscriber,
+                "person_id": subscriber.person_identifier,
+                "total": 0,
+                "dates_present": set(),
+                "dates_absent": set(),
+                "records": Attendance,
+            }
+            for subscriber in self
+        }
+        for subscriber, day, att_category, count in groups:
+            summary = summaries[subscriber.id]
+            summary["total"] += count
+            summary["dates_%s" % att_category].add(day)
+        for summary in summaries.values():
+            for key in ("present", "absent"):
+                summary[f"dates_{key}"] = sorted(summary[f"dates_{key}"])
+                summary[f"number_of_days_{key}"] = len(summary[f"dates_{key}"])
+        if with_records and self:
+            records = Attendance.search(domain)
+            ids_by_subscriber = defaultdict(list)
+            for record in records:
+                ids_by_subscriber[record.subscriber_id.id].append(record.id)
+            for subscriber_id, record_ids in ids_by_subscriber.items():
+                summaries[subscriber_id]["records"] = records.browse(record_ids)
+        return summaries
+
+    def action_view_attendance(self):
+        """Open the attendance records of this subscriber."""
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "spp_attendance.action_attendance_list"
+        )
+        action["domain"] = [("subscriber_id", "=", self.id)]
+        action["context"] = {"default_subscriber_id": self.id}
+        action["display_name"] = _("Attendance of %s", self.name)
+        return action
+
+    # ------------------------------------------------------------------
+    # API (GET /attendance/<pid>, /attendances, /subscribers, /subscriber/<pid>)
+    # ------------------------------------------------------------------
+
+    @api.model
+    def _api_find(self, person_id):
+        """The active subscriber with this identifier in the current companies."""
+        return self.search(
+            [
+                ("person_identifier", "=", (person_id or "").strip()),
+                ("company_id", "in", self.env.companies.ids),
+            ],
+            limit=1,
+        )
+
+    def _api_info(self):
+        """The upstream JSON shape of a subscriber (empty values are ``false``)."""
+        self.ensure_one()
+        return {
+            "id": self.id,
+            "person_id": self.person_identifier,
+            "name": self.name or False,
+            "family_name": self.family_name or False,
+            "given_name": self.given_name or False,
+            "email": self.email or False,
+            "phone": self.phone or False,
+            "mobile": self.mobile or False,
+        }
+
+    def _api_history(self, filters, offset=0, limit=30, after=None):
+        """One page of this subscriber's history for the API.
+
+        :param filters: keyword arguments of :meth:`get_attendance_summary`
+            (dates, type/location ids, category)
+        :param after: keyset cursor ``{"t": "<UTC datetime>", "i": <id>}`` of the
+            last record already seen; replaces ``offset`` when given
+        :return: dict with ``payload`` (upstream keys), ``total``, ``has_more``
+            and ``last`` (the cursor values of the page's last record)
+        """
+        self.ensure_one()
+        summary = self._get_attendance_summaries(with_records=False, **filters)[self.id]
+        Attendance = self.env["spp.attendance.list"]
+        domain = Attendance._history_domain(self, **filters)
+        if after:
+            try:
+                moment = fields.Datetime.to_datetime(after["t"])
+                last_id = int(after["i"])
+            except (TypeError, ValueError) as exc:
+                raise UserError(_("The cursor is invalid.")) from exc
+            domain += [
+                "|",
+                ("attendance_datetime", "<", moment),
+                "&",
+                ("attendance_datetime", "=", moment),
+                ("id", "<", last_id),
+            ]
+            offset = 0
+        records = Attendance.search(domain, offset=offset, limit=limit + 1)
+        page = records[:limit]
+        last = page[-1:] if page else page
+        return {
+            "payload": {
+                "person_id": self.person_identifier,
+                "dates_present": [
+                    fields.Date.to_string(d) for d in summary["dates_present"]
+                ],
+                "number_of_days_present": summary["number_of_days_present"],
+                "attendance_list": [record._api_item() for record in page],
+            },
+            "total": summary["total"],
+            "has_more": len(records) > limit,
+            "last": (
+                fields.Datetime.to_string(last.attendance_datetime) if last else None,
+                last.id if last else None,
+            ),
+        }
+
+    @api.model
+    def _api_search_page(self, domain, offset, limit, after_id):
+        """Subscribers ordered by id, by offset or after an id (cursor)."""
+        domain = [("company_id", "in", self.env.companies.ids), *domain]
+        total = self.search_count(domain)
+        if after_id is not None:
+            domain = [*domain, ("id", ">", after_id)]
+            offset = 0
+        records = self.search(domain, order="id", offset=offset, limit=limit + 1)
+        page = records[:limit]
+        return page, total, len(records) > limit
+
+    @api.model
+    def _api_many_histories(
+        self, person_ids, filters, offset=0, limit=30, after_id=None
+    ):
+        """Attendance of a page of subscribers (``GET /attendances``).
+
+        Paginated over subscribers (by id); each person's ``attendance_list`` is
+        complete, as upstream clients rely on. Constant number of queries.
+        """
+        domain = [("person_identifier", "in", person_ids)] if person_ids else []
+        page, total, has_more = self._api_search_page(domain, offset, limit, after_id)
+        summaries = page._get_attendance_summaries(with_records=True, **filters)
+        records = []
+        for subscriber in page:
+            summary = summaries[subscriber.id]
+            records.append(
+                {
+                    "person_id": subscriber.person_identifier,
+                    "dates_present": [
+                        fields.Date.to_string(d) for d in summary["dates_present"]
+                    ],
+                    "number_of_days_present": summary["number_of_days_present"],
+                    "attendance_list": [
+                        record._api_item() for record in summary["records"]
+                    ],
+                }
+            )
+        return {
+            "records": records,
+            "total": total,
+            "has_more": has_more,
+            "last_id": page[-1:].id if page else None,
+        }
+
+    @api.model
+    def _api_page(self, offset=0, limit=30, after_id=None):
+        """A page of subscribers (``GET /subscribers``)."""
+        page, total, has_more = self._api_search_page([], offset, limit, after_id)
+        return {
+            "records": [subscriber._api_info() for subscriber in page],
+            "total": total,
+            "has_more": has_more,
+            "last_id": page[-1:].id if page else None,
+        }

@@ -1,0 +1,120 @@
+import threading
+import time
+
+from odoo import SUPERUSER_ID, api
+from odoo.exceptions import ValidationError
+from odoo.tests import TransactionCase, tagged
+from odoo.tools import mute_logger
+
+from .common import UNIQUE_PARAMS
+
+IDENTIFIER = "CONCURRENCY-TEST-1"
+
+
+@tagged("post_install", "-at_install")
+class TestConcurrentDuplicates(TransactionCase):
+    """Two transactions insert the same duplicate at the same time: one wins.
+
+    This test commits for real (with its own cursors, not the test cursor) and
+    removes everything it committed afterwards.
+    """
+
+    def new_env(self):
+        cr = self.registry.cursor()
+        cr.execute("SET lock_timeout = '30s'")
+        self.addCleanup(cr.close)
+        return api.Environment(cr, SUPERUSER_ID, {"tz": "UTC"})
+
+    def set_flags(self, env, *flags):
+        ICP = env["ir.config_parameter"].with_context(
+            spp_attendance_defer_uniqueness=True
+        )
+        for name, param in UNIQUE_PARAMS.items():
+            ICP.set_param(param, "True" if name in flags else False)
+        env["spp.attendance.list"]._apply_uniqueness_settings()
+
+    def cleanup(self):
+        env = self.new_env()
+        subscriber = (
+            env["spp.attendance.subscriber"]
+            .with_context(active_test=False)
+            .search([("person_identifier", "=", IDENTIFIER)])
+        )
+        partner = subscriber.partner_id
+        subscriber.attendance_list_ids.with_context(active_test=False).unlink()
+        subscriber.unlink()
+        partner.unlink()
+        self.set_flags(env)
+        env.cr.commit()
+
+    def test_two_cursors_same_duplicate_exactly_one_wins(self):
+        setup_env = self.new_env()
+        self.addCleanup(self.cleanup)
+        subscriber = setup_env["spp.attendance.subscriber"].create(
+            {
+                "person_identifier": IDENTIFIER,
+                "family_name": "Race",
+                "given_name": "Condition",
+            }
+        )
+        self.set_flags(setup_env, "date", "time")
+        setup_env.cr.commit()
+        vals = {
+            "subscriber_id": subscriber.id,
+            "attendance_date": "2030-01-01",
+            "attendance_time": "08:00:00",
+            "submission_source": "concurrency test",
+        }
+
+        env_a = self.new_env()
+        env_b = self.new_env()
+        first = env_a["spp.attendance.list"].create(vals)  # not committed yet
+        pid_b = env_b.cr._cnx.get_backend_pid()
+        outcome = {}
+
+        def insert_in_b():
+            try:
+                env_b["spp.attendance.list"].create(vals)
+                env_b.cr.commit()
+                outcome["b"] = "created"
+            except ValidationError as error:
+                env_b.cr.rollback()
+                outcome["b"] = error
+            except Exception as error:  # reported by the assertions below
+                env_b.cr.rollback()
+                outcome["b"] = error
+
+        thread = threading.Thread(target=insert_in_b)
+        # B's failing INSERT is logged by odoo.sql_db: expected here
+        muted = mute_logger("odoo.sql_db")
+        muted.__enter__()
+        self.addCleanup(muted.__exit__, None, None, None)
+        thread.start()
+        # wait until B is really blocked on A's uncommitted row
+        blocked = False
+        for _attempt in range(200):
+            setup_env.cr.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid_b]
+            )
+            row = setup_env.cr.fetchone()
+            if row and row[0] == "Lock":
+                blocked = True
+                break
+            time.sleep(0.05)
+        env_a.cr.commit()
+        thread.join(60)
+        self.assertFalse(thread.is_alive())
+        self.assertTrue(blocked, "the second insert ran concurrently with the first")
+        self.assertIsInstance(outcome.get("b"), ValidationError, outcome)
+        self.assertIn("Duplicate attendance", str(outcome["b"]))
+        self.assertIn("saved at the same moment by another user", str(outcome["b"]))
+        self.assertTrue(first.id)
+
+        check_env = self.new_env()
+        self.assertEqual(
+            check_env["spp.attendance.list"].search_count(
+                [("subscriber_id", "=", subscriber.id)]
+            ),
+            1,
+            "exactly one of the two inserts won",
+        )

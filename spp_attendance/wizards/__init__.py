@@ -1,0 +1,1 @@
+from . import registry_import_preview_line, registry_import_wizard
