@@ -53,8 +53,9 @@ EOF
 pip_install() {
     # The machine's pip configuration may name local indexes that lack a package; pip warns
     # about each one. Those warnings are noise; pip's errors still show.
-    "$PY" -m pip install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" "$@" \
-        2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+    # (A pipe, not a process substitution, so pip's messages come out before ours.)
+    { "$PY" -m pip install --quiet --disable-pip-version-check -c "$ROOT/constraints.txt" "$@" \
+        2>&1 1>&3 | { grep -v "is ignored: it is neither a file nor a directory" || true; } >&2; } 3>&1
 }
 
 odoo_installed() {
@@ -108,7 +109,10 @@ ensure_python_env() {
         pip_install --upgrade pip 'setuptools<81' wheel
     fi
     odoo_installed || install_odoo
-    local stamp_file="$VENV/.spp-requirements" stamp
+    local stamp_file stamp
+    # One stamp per set of requirement files, so run.sh and test.sh don't undo each
+    # other's stamp.
+    stamp_file="$VENV/.spp-requirements-$(echo "$@" | sha256sum | cut -c1-12)"
     stamp="$(cat "$ROOT/constraints.txt" "$@" | sha256sum | cut -d' ' -f1)"
     if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
         log "installing Python dependencies ($*)"

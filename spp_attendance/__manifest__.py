@@ -16,6 +16,7 @@
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
+        "data/api_user_data.xml",
         "views/attendance_type_views.xml",
         "views/attendance_location_views.xml",
         "views/attendance_list_views.xml",
@@ -28,6 +29,7 @@
         "data/registry_import_data.xml",
         "views/attendance_import_log_views.xml",
         "wizards/registry_import_wizard_views.xml",
+        "wizards/attendance_uniqueness_wizard_views.xml",
         "views/res_config_settings_registry_views.xml",
     ],
     "demo": [

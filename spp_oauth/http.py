@@ -28,7 +28,8 @@ controller then runs with ``request.env`` set to the client's ``_spp_oauth_env_u
 scopes allow) and the client's ``_spp_oauth_env_context()``.
 
 Request size: add ``spp_max_body_size=<bytes>`` to the ``@http.route`` arguments; a
-request whose body is larger gets 413 before its body is read or parsed.
+request whose body is larger gets 413 before its body is read or parsed, and a body
+without a ``Content-Length`` (chunked) gets 411.
 """
 
 import functools
@@ -157,9 +158,19 @@ def body_too_large(max_bytes):
     """A 413 response when the request body exceeds ``max_bytes``, else ``None``.
 
     Uses the declared ``Content-Length``; werkzeug never reads past it, so the body a
-    controller sees is bounded by it.
+    controller sees is bounded by it. A body sent without a length (``Transfer-
+    Encoding: chunked``) would be read whole, whatever its size, so it is refused
+    with 411 Length Required before anything is read.
     """
-    length = request.httprequest.content_length
+    httprequest = request.httprequest
+    length = httprequest.content_length
+    if (
+        length is None
+        and "chunked" in (httprequest.headers.get("Transfer-Encoding") or "").lower()
+    ):
+        return json_error(
+            411, "Length Required: send the request body with a Content-Length."
+        )
     if length is not None and length > max_bytes:
         return json_error(
             413, f"Request body too large (at most {max_bytes} bytes are accepted)."

@@ -118,3 +118,24 @@ def odoo_server():
         process.wait(timeout=30)
     except subprocess.TimeoutExpired:
         process.kill()
+
+
+@pytest.fixture(scope="session")
+def odoo_workers_server():
+    """Odoo as production runs it: 2 HTTP worker processes (prefork) + gevent.
+
+    Serves its own copy of the test database (``SPP_WORKERS_DB``, prepared by
+    scripts/test.sh); its log is checked like every other Odoo log of the run.
+    """
+    from odoo_process import server_from_environment
+
+    try:
+        server = server_from_environment("workers-server.log", workers=2)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
+    # All test traffic comes from 127.0.0.1: the per-address token throttle would
+    # soon block every test after the failed logins of the hostile tests (the
+    # per-client limit stays; test_reliability_security checks both limits).
+    server.set_param("spp_oauth.throttle_ip_limit", 1_000_000)
+    yield server
+    server.stop()

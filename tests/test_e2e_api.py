@@ -147,6 +147,16 @@ def test_upstream_client_round_trip(odoo_server, setup, headers):
     )
     assert updated.status_code == 200, updated.text
     assert updated.json()["message"] == "Attendance list updated successfully."
+    # the audit trail says the API did it, and which client
+    audit = odoo_server.rpc(
+        "spp.attendance.list",
+        "read",
+        [first_id],
+        ["create_uid", "write_uid", "api_client_id"],
+    )[0]
+    assert audit["create_uid"][1] == "Attendance API"
+    assert audit["write_uid"][1] == "Attendance API"
+    assert audit["api_client_id"][1].startswith("E2E app")
 
     deleted = odoo_server.request(
         "DELETE", f"/attendances?ids={first_id},999999999", headers=headers

@@ -304,6 +304,12 @@ def _operation(route_):
             for code, (text, schema) in route_.responses.items()
         },
     }
+    if route_.params:
+        # Refused by the HTTP server before the request reaches the API, as HTML.
+        operation["responses"]["414"] = {
+            "description": "The request line (path and query) is longer than 64 KiB, "
+            "e.g. a very long `person_ids` of non-ASCII identifiers: send fewer."
+        }
     if "{person_id}" in route_.path:
         operation["parameters"].insert(0, _parameter("person_id", "path"))
     if route_.body is not None:

@@ -243,15 +243,22 @@ PERSON_HISTORY = {
         "next_cursor": NEXT_CURSOR,
     },
 }
-PERSONS_ATTENDANCE = {
-    "type": "object",
-    "required": ["records", "pagination"],
-    "properties": {
-        "records": {"type": "array", "items": PERSON_ATTENDANCE},
-        "pagination": PAGINATION,
-        "next_cursor": NEXT_CURSOR,
-    },
-}
+
+
+def paged(item_schema):
+    """A page of items: ``{"records": [...], "pagination", "next_cursor"}``."""
+    return {
+        "type": "object",
+        "required": ["records", "pagination"],
+        "properties": {
+            "records": {"type": "array", "items": item_schema},
+            "pagination": PAGINATION,
+            "next_cursor": NEXT_CURSOR,
+        },
+    }
+
+
+PERSONS_ATTENDANCE = paged(PERSON_ATTENDANCE)
 ITEM_RESULT = {
     "type": "object",
     "required": ["status"],
@@ -322,15 +329,7 @@ SUBSCRIBER = {
         "mobile": {"type": ["string", "boolean"]},
     },
 }
-SUBSCRIBERS = {
-    "type": "object",
-    "required": ["records", "pagination"],
-    "properties": {
-        "records": {"type": "array", "items": SUBSCRIBER},
-        "pagination": PAGINATION,
-        "next_cursor": NEXT_CURSOR,
-    },
-}
+SUBSCRIBERS = paged(SUBSCRIBER)
 ERROR = {
     "type": "object",
     "required": ["error"],
@@ -381,7 +380,9 @@ PARAMS = {
     "attendance_category": {"type": "string", "pattern": CATEGORY_PATTERN},
     "person_ids": {
         "type": "string",
-        "maxLength": 20_000,
+        # Percent-encoded, 4,000 characters fit the HTTP server's 64 KiB request
+        # line whatever they are; send longer lists as a JSON body.
+        "maxLength": 4_000,
         "description": "Comma-separated person identifiers.",
     },
     "person_id": {"type": "string", "minLength": 1, "maxLength": MAX_SHORT},

@@ -115,13 +115,44 @@ def parse_json(raw, empty=None):
             [detail("(body)", "encoding", "The body is not valid UTF-8.")],
         )
     try:
-        return json.loads(text)
+        data = json.loads(text)
     except (ValueError, RecursionError) as exc:
         raise ApiError(
             400,
             "data must be in JSON format.",
             [detail("(body)", "json", f"Invalid JSON: {exc}")],
         )
+    if "\\u0000" in text or "\x00" in text:
+        path = find_nul(data)
+        if path is not None:
+            raise ApiError(
+                400,
+                f"{path} must not contain NUL characters.",
+                [detail(path, "format", "NUL characters (\\u0000) are not allowed.")],
+            )
+    return data
+
+
+def find_nul(data):
+    """The path of the first string (value or key) holding a NUL character, else
+    ``None``. PostgreSQL cannot store NUL in text, so such input is refused."""
+    stack = [(data, "")]
+    while stack:
+        value, path = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "(body)"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return path or "(body)"
+                stack.append((item, f"{path}/{key}" if path else key))
+        elif isinstance(value, list):
+            stack.extend(
+                (item, f"{path}/{index}" if path else str(index))
+                for index, item in enumerate(value)
+            )
+    return None
 
 
 def parse_bool(name, value, default=False):
@@ -154,6 +185,12 @@ def parse_query(args, names):
             values[name] = spec.get("default")
             continue
         path = f"query/{name}"
+        if "\x00" in raw:
+            raise ApiError(
+                400,
+                f"{name} must not contain NUL characters.",
+                [detail(path, "format", "NUL characters are not allowed.")],
+            )
         if spec["type"] == "integer":
             text = raw.strip()
             if not text.lstrip("-").isdigit() or len(text) > 12:

@@ -35,7 +35,14 @@ _logger = logging.getLogger(__name__)
 
 CLIENT_MODEL = "spp.attendance.api.client.credential"
 AUDIENCE = "spp_attendance"
-ROUTE_OPTIONS = {"type": "http", "auth": "none", "csrf": False, "save_session": False}
+ROUTE_OPTIONS = {
+    "type": "http",
+    "auth": "none",
+    "csrf": False,
+    "save_session": False,
+    # Checked before Odoo reads the body (see spp_oauth's ir.http _pre_dispatch).
+    "spp_max_body_size": schemas.MAX_BODY_SIZE,
+}
 
 
 def _json(payload, status=200, headers=None):
@@ -183,6 +190,12 @@ def _named_records(model):
 
 
 def _find_subscriber(person_id):
+    if "\x00" in person_id:
+        raise ApiError(
+            400,
+            "person_id must not contain NUL characters.",
+            [detail("person_id", "format", "NUL characters are not allowed.")],
+        )
     subscriber = _api_env()["spp.attendance.subscriber"]._api_find(person_id)
     if not subscriber:
         raise ApiError(
@@ -191,6 +204,52 @@ def _find_subscriber(person_id):
             [detail("person_id", "not_found", f"PersonID {person_id} does not exist.")],
         )
     return subscriber
+
+
+def _query_person_id(declaration):
+    """The ``person_id`` query parameter of the routes that address any identifier."""
+    person_id = _query(declaration)["person_id"]
+    if not person_id:
+        raise ApiError(
+            400,
+            "person_id is required.",
+            [detail("query/person_id", "required", "person_id is required.")],
+        )
+    return person_id
+
+
+def _subscriber_page(query, fetch):
+    """A page of subscribers by ``page`` or by ``cursor``/``last_id`` (ids ascending).
+
+    ``fetch(Subscriber, offset=, limit=, after_id=)`` returns the model's page dict.
+    """
+    page, limit = query["page"], query["limit"]
+    after_id = query["last_id"]
+    if query["cursor"]:
+        after_id = decode_cursor(query["cursor"], ("s",))["s"]
+        if not isinstance(after_id, int) or isinstance(after_id, bool):
+            raise ApiError(
+                400,
+                "cursor is invalid.",
+                [
+                    detail(
+                        "query/cursor", "format", "Pass back a next_cursor unchanged."
+                    )
+                ],
+            )
+    result = fetch(
+        _api_env()["spp.attendance.subscriber"],
+        offset=0 if after_id is not None else (page - 1) * limit,
+        limit=limit,
+        after_id=after_id,
+    )
+    return {
+        "records": result["records"],
+        "pagination": _pagination(page, limit, result["total"]),
+        "next_cursor": encode_cursor({"s": result["last_id"]})
+        if result["has_more"]
+        else None,
+    }, 200
 
 
 def _pagination(page, limit, total):
@@ -391,13 +450,7 @@ class AttendanceApi(http.Controller):
     @http.route("/attendance", methods=["GET"], **ROUTE_OPTIONS)
     @api_endpoint("getPersonAttendanceByQuery")
     def person_attendance_by_query(self, declaration, **_kw):
-        person_id = _query(declaration)["person_id"]
-        if not person_id:
-            raise ApiError(
-                400,
-                "person_id is required.",
-                [detail("query/person_id", "required", "person_id is required.")],
-            )
+        person_id = _query_person_id(declaration)
         return self._person_history(declaration, person_id)
 
     def _person_history(self, declaration, person_id):
@@ -432,50 +485,20 @@ class AttendanceApi(http.Controller):
             person_ids += [
                 pid.strip() for pid in query["person_ids"].split(",") if pid.strip()
             ]
-        page, limit = query["page"], query["limit"]
-        after_id = query["last_id"]
-        if query["cursor"]:
-            after_id = decode_cursor(query["cursor"], ("s",))["s"]
-            if not isinstance(after_id, int):
-                raise ApiError(400, "cursor is invalid.")
-        env = _api_env()
-        result = env["spp.attendance.subscriber"]._api_many_histories(
-            person_ids,
-            filters,
-            offset=0 if after_id is not None else (page - 1) * limit,
-            limit=limit,
-            after_id=after_id,
+        return _subscriber_page(
+            query,
+            lambda Subscriber, **page: Subscriber._api_many_histories(
+                person_ids, filters, **page
+            ),
         )
-        return {
-            "records": result["records"],
-            "pagination": _pagination(page, limit, result["total"]),
-            "next_cursor": encode_cursor({"s": result["last_id"]})
-            if result["has_more"]
-            else None,
-        }, 200
 
     @http.route("/subscribers", methods=["GET"], **ROUTE_OPTIONS)
     @api_endpoint("listSubscribers")
     def subscribers(self, declaration, **_kw):
-        query = _query(declaration)
-        page, limit = query["page"], query["limit"]
-        after_id = query["last_id"]
-        if query["cursor"]:
-            after_id = decode_cursor(query["cursor"], ("s",))["s"]
-            if not isinstance(after_id, int):
-                raise ApiError(400, "cursor is invalid.")
-        result = _api_env()["spp.attendance.subscriber"]._api_page(
-            offset=0 if after_id is not None else (page - 1) * limit,
-            limit=limit,
-            after_id=after_id,
+        return _subscriber_page(
+            _query(declaration),
+            lambda Subscriber, **page: Subscriber._api_page(**page),
         )
-        return {
-            "records": result["records"],
-            "pagination": _pagination(page, limit, result["total"]),
-            "next_cursor": encode_cursor({"s": result["last_id"]})
-            if result["has_more"]
-            else None,
-        }, 200
 
     @http.route("/subscriber/<path:person_id>", methods=["GET"], **ROUTE_OPTIONS)
     @api_endpoint("getSubscriber")
@@ -485,11 +508,5 @@ class AttendanceApi(http.Controller):
     @http.route("/subscriber", methods=["GET"], **ROUTE_OPTIONS)
     @api_endpoint("getSubscriberByQuery")
     def subscriber_by_query(self, declaration, **_kw):
-        person_id = _query(declaration)["person_id"]
-        if not person_id:
-            raise ApiError(
-                400,
-                "person_id is required.",
-                [detail("query/person_id", "required", "person_id is required.")],
-            )
+        person_id = _query_person_id(declaration)
         return _find_subscriber(person_id)._api_info(), 200

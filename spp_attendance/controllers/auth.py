@@ -119,6 +119,9 @@ def _parse_token_request(httprequest):
     scope = params.get("scope")
     if scope is not None and not isinstance(scope, str):
         raise _invalid_request("scope must be a space-separated string.")
+    if any("\x00" in value for value in (client_id, client_secret, scope or "")):
+        # PostgreSQL cannot compare text holding NUL (the lookups would fail).
+        raise _invalid_request("Parameters must not contain NUL characters.")
     return client_id, client_secret, scope, used_basic
 
 

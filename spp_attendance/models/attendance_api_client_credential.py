@@ -124,5 +124,12 @@ class SppAttendanceApiClientCredential(models.Model):
         self.message_post(body=_("Client revoked: its tokens no longer work."))
         return True
 
+    def _spp_oauth_env_user(self):
+        # A dedicated technical user, so that audit fields and chatter name the API.
+        return (
+            self.env.ref("spp_attendance.user_attendance_api", raise_if_not_found=False)
+            or super()._spp_oauth_env_user()
+        )
+
     def _spp_oauth_env_context(self):
         return {"spp_attendance_api_client_id": self.id}

@@ -50,6 +50,37 @@ UUID_CONSTRAINT = "spp_attendance_list_uuid_uniq"
 TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
 
 
+class _HandledUniqueViolationFilter(logging.Filter):
+    """Drop ``odoo.sql_db``'s "bad query" ERROR for violations of our two unique
+    constraints.
+
+    Those violations only happen in true races between transactions (two devices
+    sending the same card at once, a retry racing its lost first attempt); every
+    one is caught and answered (``unchanged``/``duplicate`` results, or a clear
+    ``ValidationError``). Odoo would still log the whole failing INSERT at ERROR
+    level: for a 1,000-card batch that is hundreds of kilobytes of personal data
+    in the log, per race. Any other failing query is still logged.
+    """
+
+    CONSTRAINTS = frozenset({DUPLICATE_KEY_INDEX, UUID_CONSTRAINT})
+
+    def filter(self, record):
+        error = record.args[-1] if isinstance(record.args, tuple) else None
+        if isinstance(error, psycopg2.errors.UniqueViolation):
+            return error.diag.constraint_name not in self.CONSTRAINTS
+        return True
+
+
+def _install_log_filter():
+    sql_logger = logging.getLogger("odoo.sql_db")
+    installed = sql_logger.filters
+    if not any(isinstance(f, _HandledUniqueViolationFilter) for f in installed):
+        sql_logger.addFilter(_HandledUniqueViolationFilter())
+
+
+_install_log_filter()
+
+
 def _is_true(value):
     return str(value or "").strip().lower() in TRUE_VALUES
 
@@ -539,6 +570,11 @@ class AttendanceList(models.Model):
         try:
             with cr.savepoint():
                 yield True
+                # Flush here, in this environment: the savepoint's own flush runs
+                # in an arbitrary environment of the transaction, and Odoo stamps
+                # write_uid with the flushing environment's user (the audit trail
+                # of API writes would then name the superuser).
+                self.env.flush_all()
         except psycopg2.errors.UniqueViolation as exc:
             raise self._unique_violation_error(exc) from exc
         finally:
@@ -1041,7 +1077,7 @@ class AttendanceList(models.Model):
                 if not self._api_load_committed(prepared):
                     raise
                 continue
-            for item, record in zip(to_create, records, strict=False):
+            for item, record in zip(to_create, records, strict=True):
                 results[item["index"]].update(status="created", id=record.id)
             break
         else:

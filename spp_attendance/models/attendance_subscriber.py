@@ -465,7 +465,12 @@ class AttendanceSubscriber(models.Model):
             for record in records:
                 ids_by_subscriber[record.subscriber_id.id].append(record.id)
             for subscriber_id, record_ids in ids_by_subscriber.items():
-                summaries[subscriber_id]["records"] = records.browse(record_ids)
+                # keep the prefetch set of the whole search: reading the types
+                # and locations of one subscriber's records reads them for all
+                # (one query each, not one per subscriber)
+                summaries[subscriber_id]["records"] = records.browse(
+                    record_ids
+                ).with_prefetch(records._prefetch_ids)
         return summaries
 
     def action_view_attendance(self):
@@ -526,7 +531,7 @@ class AttendanceSubscriber(models.Model):
             try:
                 moment = fields.Datetime.to_datetime(after["t"])
                 last_id = int(after["i"])
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise UserError(_("The cursor is invalid.")) from exc
             domain += [
                 "|",

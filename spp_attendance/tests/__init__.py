@@ -14,4 +14,5 @@ from . import (
     test_ui_tour,
     test_uniqueness,
     test_uniqueness_concurrency,
+    test_uniqueness_wizard,
 )

@@ -595,6 +595,10 @@ class TestUpdateDelete(ApiCase):
         self.assertEqual(record.submitted_by, "supervisor")
         self.assertEqual(record.submitted_datetime, datetime(2024, 10, 23, 7, 0))
         self.assertIn(self.client.name, record.message_ids.mapped("body")[0])
+        # the audit trail names the API (create/write uid: see tests/test_e2e_api.py,
+        # against a real server with real commits)
+        api_user = self.env.ref("spp_attendance.user_attendance_api")
+        self.assertEqual(record.message_ids[0].author_id, api_user.partner_id)
 
     def test_update_is_atomic(self):
         response = self.put(
@@ -818,6 +822,46 @@ class TestRead(ApiCase):
                 break
             cursor = f"&cursor={body['next_cursor']}"
         self.assertEqual(sorted(walked), sorted(pages))
+
+    def test_many_persons_query_count_does_not_grow(self):
+        """One page of persons costs the same queries whatever the number of
+        persons, records, types and locations on it (no N+1)."""
+        locations = self.env["spp.attendance.location"].create(
+            [{"name": f"API Site {n}"} for n in range(8)]
+        )
+        persons = self.Subscriber.create(
+            [
+                {
+                    "person_identifier": f"PID-QC-{n}",
+                    "family_name": "Q",
+                    "given_name": str(n),
+                }
+                for n in range(8)
+            ]
+        )
+        self.env["spp.attendance.list"].create(
+            [
+                {
+                    "subscriber_id": person.id,
+                    "attendance_datetime": datetime(2024, 4, 1, 8)
+                    + timedelta(days=day),
+                    "attendance_location_id": locations[(n + day) % 8].id,
+                    "attendance_type_id": self.training.id,
+                }
+                for n, person in enumerate(persons)
+                for day in range(3)
+            ]
+        )
+        counts = []
+        for count in (1, 2, 8):  # the first request warms the caches
+            ids = ",".join(persons[:count].mapped("person_identifier"))
+            self.env.cr.flush()
+            before = self.env.cr.sql_log_count
+            response = self.api("GET", f"/attendances?person_ids={ids}")
+            self.assertEqual(response.status_code, 200, response.text)
+            self.assertEqual(len(response.json()["records"]), count)
+            counts.append(self.env.cr.sql_log_count - before)
+        self.assertEqual(counts[1], counts[2], counts)
 
     def test_subscribers(self):
         body = self.api("GET", "/subscribers?limit=500").json()

@@ -10,7 +10,7 @@ import hmac
 import json
 import time
 
-from odoo import http
+from odoo import SUPERUSER_ID, http
 from odoo.http import request
 from odoo.tests import HttpCase, tagged
 
@@ -81,8 +81,12 @@ class TestBearerAuth(ApiClientMixin, HttpCase):
         body = response.json()
         self.assertEqual(body["client_id"], self.client.client_id)
         self.assertEqual(body["scope"], "read write")
-        # the controller does not run as the superuser
-        self.assertEqual(body["uid"], self.env.ref("base.public_user").id)
+        # the controller does not run as the superuser, but as the API's technical
+        # user (no access rights; named in the audit trail)
+        self.assertEqual(
+            body["uid"], self.env.ref("spp_attendance.user_attendance_api").id
+        )
+        self.assertNotEqual(body["uid"], SUPERUSER_ID)
 
     def test_scheme_is_case_insensitive(self):
         self.assertEqual(self._get("bearer " + self._sign()).status_code, 200)

@@ -1,1 +1,5 @@
-from . import registry_import_preview_line, registry_import_wizard
+from . import (
+    attendance_uniqueness_wizard,
+    registry_import_preview_line,
+    registry_import_wizard,
+)
