@@ -10,9 +10,7 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["base", "mail", "spp_oauth"],
-    "external_dependencies": {
-        "python": ["jwt", "passlib", "cryptography", "jsonschema", "requests"]
-    },
+    "external_dependencies": {"python": ["jsonschema", "requests"]},
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",

@@ -10,7 +10,7 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["base"],
-    "external_dependencies": {"python": ["jwt", "cryptography", "passlib"]},
+    "external_dependencies": {"python": ["pyjwt", "cryptography", "passlib"]},
     "data": [
         "security/ir.model.access.csv",
         "data/spp_oauth_data.xml",
