@@ -11,6 +11,8 @@ Plain Python (no pytest, no Odoo import), so that ``bench/`` scripts reuse it:
   the back office, and returns its one-time client id and secret.
 """
 
+import configparser
+import contextlib
 import json
 import os
 import signal
@@ -21,6 +23,7 @@ import time
 import uuid
 
 import psutil
+import psycopg2
 import requests
 
 
@@ -31,12 +34,13 @@ def free_port():
 
 
 class OdooServer:
-    def __init__(self, url, db, process, log_file=None, workers=0):
+    def __init__(self, url, db, process, log_file=None, workers=0, conf=None):
         self.url = url
         self.db = db
         self.process = process
         self.log_file = log_file
         self.workers = workers
+        self.conf = conf
         self._admin = None
 
     @property
@@ -137,14 +141,45 @@ class OdooServer:
                 workers.append(child)
         return workers
 
-    def wait_for_workers(self, count=None, timeout=60):
+    def wait_for_workers(self, count=None, timeout=120):
         count = count or self.workers
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if len(self.worker_processes()) >= count:
-                return
-            time.sleep(0.2)
-        raise AssertionError(f"fewer than {count} workers after {timeout}s")
+        wait_until(
+            lambda: len(self.worker_processes()) >= count,
+            f"{count} worker processes",
+            timeout,
+        )
+
+    def worker_serving(self, client_port):
+        """The worker process holding the HTTP connection from ``client_port``."""
+        for worker in self.worker_processes():
+            try:
+                connections = worker.connections(kind="tcp")
+            except psutil.Error:
+                continue
+            for conn in connections:
+                if (
+                    conn.laddr
+                    and conn.raddr
+                    and conn.laddr.port == self.port
+                    and conn.raddr.port == client_port
+                ):
+                    return worker
+        return None
+
+    @contextlib.contextmanager
+    def stopped(self, worker):
+        """Freeze ``worker`` (SIGSTOP) for the block, so that every request goes to
+        the other workers; it resumes (SIGCONT) afterwards. Odoo's master only
+        kills a silent worker after ``limit_time_real`` (120 s)."""
+        worker.suspend()
+        try:
+            yield worker
+        finally:
+            worker.resume()
+
+    def probe(self):
+        """A :class:`PgProbe` on this server's database."""
+        return PgProbe(self)
 
     def stop(self):
         if self.process.poll() is None:
@@ -193,18 +228,21 @@ def start_server(
         args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     url = f"http://127.0.0.1:{port}"
-    server = OdooServer(url, db, process, log_file=log_file, workers=workers)
-    deadline = time.monotonic() + timeout
-    while True:
+    server = OdooServer(url, db, process, log_file=log_file, workers=workers, conf=conf)
+
+    def answers():
+        if process.poll() is not None:
+            raise RuntimeError(f"the Odoo server exited; see {log_file}")
         try:
-            if requests.get(url + "/web/login", timeout=5).status_code == 200:
-                break
+            return requests.get(url + "/web/login", timeout=30).status_code == 200
         except requests.RequestException:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            server.stop()
-            raise RuntimeError(f"the Odoo server did not start; see {log_file}")
-        time.sleep(0.5)
+            return False
+
+    try:
+        wait_until(answers, "the Odoo server answering", timeout)
+    except (AssertionError, RuntimeError):
+        server.stop()
+        raise RuntimeError(f"the Odoo server did not start; see {log_file}") from None
     if workers:
         server.wait_for_workers()
     return server
@@ -219,6 +257,120 @@ def server_from_environment(log_name, workers=0, db_variable="SPP_WORKERS_DB"):
         raise RuntimeError(f"run through scripts/test.sh ({db_variable} is not set)")
     log_file = os.path.join(os.environ["SPP_TEST_LOG_DIR"], log_name)
     return start_server(odoo_bin, conf, db, log_file, workers=workers)
+
+
+# -- synchronisation on states ---------------------------------------------------------
+
+
+def wait_until(condition, what, timeout=120, interval=0.05):
+    """Poll ``condition()`` until it returns a true value, and return that value.
+
+    The tests synchronise on observable states (rows, locks, processes); the timeout
+    only turns a hang into a clear failure, and is far above what any machine
+    needs, so it is never what makes a test pass or fail.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still waiting for {what} after {timeout} s")
+        time.sleep(interval)
+
+
+class PgProbe:
+    """A direct PostgreSQL connection to a server's database, for fault injection.
+
+    It takes locks that the server's transactions must wait for, and it sees, in
+    ``pg_stat_activity``, which server backend waits and for what, so that a test
+    acts at a known point inside a request instead of guessing with timings.
+    """
+
+    def __init__(self, server):
+        parser = configparser.ConfigParser()
+        parser.read(server.conf)
+        options = parser["options"]
+        params = {"dbname": server.db, "application_name": "spp-test-probe"}
+        for key in ("host", "port", "user", "password"):
+            value = options.get("db_" + key, "False")
+            if value not in ("", "False"):
+                params[key] = value
+        self.db = server.db
+        self._params = params
+        self.connection = psycopg2.connect(**params)
+        self.cursor = self.connection.cursor()
+        self.cursor.execute("SELECT pg_backend_pid()")
+        self.pid = self.cursor.fetchone()[0]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if not self.connection.closed:
+            self.connection.rollback()
+            self.connection.close()
+
+    def execute(self, query, params=None):
+        self.cursor.execute(query, params)
+        return self.cursor
+
+    def rollback(self):
+        """End the probe's transaction: every lock it holds is released."""
+        self.connection.rollback()
+
+    def _activity(self, query, params=()):
+        # A separate short transaction per look, so that the probe's own locks
+        # stay held: pg_stat_activity is read through a second connection.
+        look = psycopg2.connect(**self._params)
+        try:
+            with look.cursor() as cr:
+                cr.execute(query, params)
+                return cr.fetchall()
+        finally:
+            look.close()
+
+    def waiting_backends(self):
+        """``[(backend pid, client port, query)]`` of the backends of the database
+        that wait for a lock held by the probe (client port -1 or ``None`` over a
+        Unix socket)."""
+        return self._activity(
+            "SELECT pid, client_port, query FROM pg_stat_activity "
+            "WHERE datname = %s AND %s = ANY(pg_blocking_pids(pid)) ORDER BY pid",
+            (self.db, self.pid),
+        )
+
+    def wait_for_waiters(self, count=1, timeout=120):
+        """Wait until ``count`` backends wait for the probe's locks; return them."""
+        return wait_until(
+            lambda: (rows := self.waiting_backends()) and len(rows) >= count and rows,
+            f"{count} server backend(s) waiting for the test's lock",
+            timeout,
+        )
+
+    def wait_transaction_ended(self, backend_pid, timeout=120):
+        """Wait until a backend has no transaction open (or has exited)."""
+        wait_until(
+            lambda: not self._activity(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s "
+                "AND xact_start IS NOT NULL",
+                (backend_pid,),
+            ),
+            f"the transaction of backend {backend_pid} to end",
+            timeout,
+        )
+
+    def wait_backend_gone(self, backend_pid, timeout=120):
+        wait_until(
+            lambda: not self._activity(
+                "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
+            ),
+            f"backend {backend_pid} to exit",
+            timeout,
+        )
 
 
 # -- fixtures data --------------------------------------------------------------------
@@ -272,12 +424,14 @@ def submission(records, submitted_by="reliability-suite"):
     }
 
 
-def raw_http(port, method, path, body=b"", headers=None, read=True, timeout=30):
+def raw_http(
+    port, method, path, body=b"", headers=None, read=True, timeout=120, on_sent=None
+):
     """Send one HTTP/1.1 request over a raw socket.
 
-    With ``read=False`` the connection is closed right after the request is sent,
-    before any answer is read: the client never learns what the server did.
-    Returns ``(status, body bytes)`` or ``None``.
+    With ``read=False`` the connection is reset once the request is sent (after
+    ``on_sent(socket)`` returns, if given), before any answer is read: the client never
+    learns what the server did. Returns ``(status, body bytes)`` or ``None``.
     """
     if isinstance(body, dict | list):
         body = json.dumps(body).encode()
@@ -291,6 +445,8 @@ def raw_http(port, method, path, body=b"", headers=None, read=True, timeout=30):
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
         sock.sendall(head + body)
+        if on_sent is not None:
+            on_sent(sock)
         if not read:
             # RST instead of FIN: the server's answer goes nowhere.
             sock.setsockopt(

@@ -7,7 +7,6 @@ database ends up with exactly one copy of every card.
 """
 
 import threading
-import time
 import uuid
 from datetime import date, timedelta
 
@@ -62,25 +61,34 @@ def _stored(server, uuids):
     return {group["uuid"]: group["__count"] for group in groups}
 
 
-def _wait_stored(server, uuids, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if len(_stored(server, uuids)) == len(uuids):
-            return
-        time.sleep(0.2)
-    raise AssertionError("the server never stored the batch")
-
-
 def _retry(server, headers, body):
     response = server.post("/attendances", headers=headers, json=body, timeout=120)
     assert response.status_code == 200, response.text
     return [result["status"] for result in response.json()["results"]]
 
 
-def test_connection_cut_after_the_server_stored_the_batch(api):
-    """The answer is lost: the retry reports every card unchanged, stores none."""
-    server, headers, persons = api
-    body, uuids = _batch(persons, 200)
+SENTINEL = "spp_attendance.uniqueness_version"
+
+
+def _hold_uniqueness_settings(probe):
+    """Lock the uniqueness settings' sentinel row ``FOR UPDATE`` in the probe's
+    transaction. Every writer locks it ``FOR SHARE`` (``_get_uniqueness_flags``)
+    before it looks anything up, so each batch stops at that known point, inside
+    its transaction, until the probe rolls back."""
+    # The row exists once any uniqueness rule was set; make sure it does.
+    probe.execute(
+        "INSERT INTO ir_config_parameter (key, value) VALUES (%s, 'reliability') "
+        "ON CONFLICT (key) DO NOTHING",
+        (SENTINEL,),
+    )
+    probe.connection.commit()
+    probe.execute(
+        "SELECT 1 FROM ir_config_parameter WHERE key = %s FOR UPDATE", (SENTINEL,)
+    )
+
+
+def _cut(server, headers, body, on_sent=None):
+    """Send ``body`` and reset the connection without reading the answer."""
     raw_http(
         server.port,
         "POST",
@@ -88,65 +96,96 @@ def test_connection_cut_after_the_server_stored_the_batch(api):
         body,
         {**headers, "Content-Type": "application/json"},
         read=False,
+        on_sent=on_sent,
     )
-    _wait_stored(server, uuids)
+
+
+def test_connection_cut_after_the_server_stored_the_batch(api):
+    """The answer is lost: the retry reports every card unchanged, stores none.
+
+    The batch is held at a lock until the connection is cut, so the server is
+    known to be processing it when the client disappears."""
+    server, headers, persons = api
+    body, uuids = _batch(persons, 200)
+    with server.probe() as probe:
+        _hold_uniqueness_settings(probe)
+        waiting = {}
+        _cut(
+            server,
+            headers,
+            body,
+            on_sent=lambda _sock: waiting.update(first=probe.wait_for_waiters(1)[0]),
+        )
+        probe.rollback()
+        probe.wait_transaction_ended(waiting["first"][0])
+    assert _stored(server, uuids) == {u: 1 for u in uuids}
     assert _retry(server, headers, body) == ["unchanged"] * len(uuids)
     assert _stored(server, uuids) == {u: 1 for u in uuids}
 
 
 def test_connection_cut_then_immediate_retry_races_the_first_request(api):
-    """The retry arrives while the first request is still being processed (by the
+    """The retry runs while the first request is still being processed (by the
     other worker): whichever commits first stores the cards, the other reports them
-    unchanged; never two copies."""
+    unchanged; never two copies.
+
+    Both requests are held at the same lock, inside their transactions, and
+    released together: a real race, on any machine."""
     server, headers, persons = api
     body, uuids = _batch(persons, 600)
-    raw_http(
-        server.port,
-        "POST",
-        "/attendances",
-        body,
-        {**headers, "Content-Type": "application/json"},
-        read=False,
-    )
-    statuses = _retry(server, headers, body)
-    assert set(statuses) <= {"created", "unchanged"}, set(statuses)
-    _wait_stored(server, uuids)
-    time.sleep(1)  # let the first request finish, whatever it does
+    outcome = {}
+
+    def retry():
+        try:
+            outcome["statuses"] = _retry(server, headers, body)
+        except AssertionError as exc:  # reported below
+            outcome["error"] = exc
+
+    with server.probe() as probe:
+        _hold_uniqueness_settings(probe)
+        waiting = {}
+        _cut(
+            server,
+            headers,
+            body,
+            on_sent=lambda _sock: waiting.update(first=probe.wait_for_waiters(1)[0]),
+        )
+        thread = threading.Thread(target=retry)
+        thread.start()
+        both = probe.wait_for_waiters(2)
+        assert waiting["first"] in both
+        probe.rollback()
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+        probe.wait_transaction_ended(waiting["first"][0])
+    assert "error" not in outcome, outcome
+    statuses = outcome["statuses"]
+    # One transaction commits the cards, the other sees them committed.
+    assert set(statuses) in ({"created"}, {"unchanged"}), set(statuses)
     assert _stored(server, uuids) == {u: 1 for u in uuids}
     assert _retry(server, headers, body) == ["unchanged"] * len(uuids)
 
 
-def _busy_worker(server, before, spent=0.4):
-    """The worker that has spent ``spent`` CPU seconds since ``before`` (a
-    ``{pid: cpu seconds}`` snapshot), or ``None``."""
-    for worker in server.worker_processes():
-        try:
-            times = worker.cpu_times()
-        except psutil.Error:
-            continue
-        if times.user + times.system - before.get(worker.pid, 0.0) >= spent:
-            return worker
-    return None
-
-
-def _cpu_snapshot(server):
-    snapshot = {}
-    for worker in server.worker_processes():
-        times = worker.cpu_times()
-        snapshot[worker.pid] = times.user + times.system
-    return snapshot
-
-
 def test_worker_killed_mid_batch_stores_all_or_nothing_then_retry_once(api):
-    """SIGKILL of the worker processing a 1,000-card batch: the batch is stored
-    completely or not at all; the retry stores it exactly once; the prefork master
-    replaces the dead worker and the server keeps serving."""
+    """SIGKILL of the worker processing a 1,000-card batch, in the middle of its
+    INSERT: nothing of the batch is stored; the retry stores it exactly once; the
+    prefork master replaces the dead worker and the server keeps serving.
+
+    The kill point is deterministic: the test inserts, without committing, a row
+    with the uuid of the batch's last card, so the batch's INSERT writes the cards
+    before it and then waits for the test's transaction on the uuid's unique
+    index. The test kills exactly the worker whose backend waits, then lets the
+    backend go on (it can never commit: its client is gone)."""
     server, headers, persons = api
     body, uuids = _batch(persons, 1000)
-    before = _cpu_snapshot(server)
+    last_card = body["records"][-1]["time_card"][-1]
     outcome = {}
+    sent = threading.Event()
 
     def send():
+        def on_sent(sock):
+            outcome["client_port"] = sock.getsockname()[1]
+            sent.set()
+
         try:
             outcome["answer"] = raw_http(
                 server.port,
@@ -154,29 +193,50 @@ def test_worker_killed_mid_batch_stores_all_or_nothing_then_retry_once(api):
                 "/attendances",
                 body,
                 {**headers, "Content-Type": "application/json"},
-                timeout=120,
+                on_sent=on_sent,
             )
         except OSError as exc:
             outcome["error"] = exc
+        finally:
+            sent.set()
 
     thread = threading.Thread(target=send)
-    thread.start()
-    victim = None
-    deadline = time.monotonic() + 60
-    while victim is None and thread.is_alive() and time.monotonic() < deadline:
-        victim = _busy_worker(server, before)
-        time.sleep(0.02)
-    assert victim is not None, f"no worker picked the batch up: {outcome}"
-    victim.kill()
-    thread.join(timeout=60)
+    with server.probe() as probe:
+        probe.execute(
+            "INSERT INTO spp_attendance_list (subscriber_id, attendance_category, "
+            "attendance_datetime, attendance_date, attendance_time, submitted_by, "
+            "submitted_datetime, uuid, active) "
+            "SELECT id, 'present', now(), current_date, '00:00:00', 'fault injection', "
+            "now(), %s, true FROM spp_attendance_subscriber "
+            "WHERE person_identifier = %s",
+            (last_card["uuid"], body["records"][-1]["person_id"]),
+        )
+        thread.start()
+        backend_pid, pg_client_port, query = probe.wait_for_waiters(1)[0]
+        # Inside the batch's INSERT of the records: the cards before the last one
+        # are written (uncommitted) when the worker dies.
+        assert (
+            query.lstrip().upper().startswith('INSERT INTO "SPP_ATTENDANCE_LIST"')
+        ), query[:200]
+        assert sent.wait(timeout=300) and "client_port" in outcome, outcome
+        # The worker holding this request's HTTP connection...
+        victim = server.worker_serving(outcome["client_port"])
+        assert victim is not None, "no worker holds the request's connection"
+        # ...owns the waiting backend (checked when PostgreSQL is reached by TCP).
+        if pg_client_port and pg_client_port > 0:
+            assert pg_client_port in {
+                conn.laddr.port for conn in victim.connections(kind="tcp")
+            }
+        victim.kill()
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+        probe.rollback()
+        probe.wait_backend_gone(backend_pid)
     answer = outcome.get("answer")
     # The client got no answer: the connection was reset or closed empty.
     assert answer is None or answer[0] is None, answer
-    stored = _stored(server, uuids)
-    assert len(stored) in (0, len(uuids)), f"partial batch: {len(stored)} cards"
+    assert _stored(server, uuids) == {}, "part of the batch survived the kill"
     server.wait_for_workers(2)
-    statuses = _retry(server, headers, body)
-    expected = "unchanged" if stored else "created"
-    assert statuses == [expected] * len(uuids)
+    assert _retry(server, headers, body) == ["created"] * len(uuids)
     assert _stored(server, uuids) == {u: 1 for u in uuids}
     assert psutil.pid_exists(server.process.pid)

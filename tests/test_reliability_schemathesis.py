@@ -3,8 +3,7 @@
 Thousands of generated requests (valid and invalid) across every route of
 ``GET /api/openapi.json``, including the token endpoint, against the multi-process
 server: no 5xx, and no response whose status code, content type or body contradicts
-the document. Bounded: a fixed number of examples per operation, a fixed seed, and
-a hard time limit.
+the document. Bounded: a fixed number of examples per operation, and a fixed seed.
 """
 
 import os
@@ -24,9 +23,11 @@ CHECKS = ",".join(
         "response_schema_conformance",
     ]
 )
-#: Examples per operation and phase, and the time budget of each run (seconds).
-MAX_EXAMPLES = int(os.environ.get("SPP_SCHEMATHESIS_EXAMPLES", "30"))
-TIME_LIMIT = int(os.environ.get("SPP_SCHEMATHESIS_SECONDS", "90"))
+#: Examples per operation and phase: the run's size is a count, not a time, so a
+#: slow machine runs the same requests as a fast one, only later.
+MAX_EXAMPLES = int(os.environ.get("SPP_SCHEMATHESIS_EXAMPLES", "150"))
+#: Only turns a hung run into a failure; far above what any machine needs.
+HANG_TIMEOUT = 3600
 CPYTHON_AST_BUG = "AST constructor recursion depth mismatch"
 GENERATED = re.compile(r"(\d+) generated, (\d+) (passed|found)")
 
@@ -50,13 +51,17 @@ def _run(server, phases, *args):
         str(MAX_EXAMPLES),
         "--seed",
         "20241021",
+        # No example database: every run generates the same requests from the seed.
+        "--generation-database",
+        "none",
+        # Hypothesis' "too slow" health check measures the machine, not the API.
+        "--suppress-health-check",
+        "too_slow",
         # One worker thread: the CPython 3.11 AST bug above shows up with threads.
         "--workers",
         "1",
         "--request-timeout",
         "60",
-        "--max-time",
-        str(TIME_LIMIT),
         "--phases",
         phases,
         "--no-color",
@@ -69,7 +74,7 @@ def _run(server, phases, *args):
             command,
             capture_output=True,
             text=True,
-            timeout=TIME_LIMIT + 120,
+            timeout=HANG_TIMEOUT,
             check=False,
         )
         output = completed.stdout + completed.stderr
@@ -135,4 +140,5 @@ def test_token_endpoint_conforms_to_the_document(odoo_workers_server):
         "--include-path",
         "/auth/token",
     )
-    assert generated >= 300
+    # One operation: at least the examples asked for one operation.
+    assert generated >= MAX_EXAMPLES

@@ -11,7 +11,6 @@
 """
 
 import re
-import threading
 import uuid
 from pathlib import Path
 
@@ -66,48 +65,46 @@ def _served_by(server, path, client_marker_count):
 
 
 def test_token_brute_force_is_throttled_across_workers(odoo_workers_server):
+    """One failure counter for the whole server: the guesses answered by one worker
+    count on the other. Each worker is frozen (SIGSTOP) in turn, so the guesses are
+    known to be split between the two worker processes, whatever the scheduling."""
     server = odoo_workers_server
     client = make_api_client(server)
+    first, second = server.worker_processes()[:2]
     server.set_param("spp_oauth.throttle_client_limit", 6)
-    try:
-        statuses = []
-        lock = threading.Lock()
 
-        def guess(count):
-            for _ in range(count):
+    def guess():
+        return server.post(
+            "/auth/token",
+            json={"client_id": client["client_id"], "client_secret": "guess"},
+        )
+
+    try:
+        with server.stopped(second):
+            on_first = [guess() for _ in range(3)]
+        with server.stopped(first):
+            on_second = [guess() for _ in range(4)]
+        assert [r.status_code for r in on_first] == [401] * 3
+        # Three more failures reach the limit of 6: the seventh guess is refused.
+        assert [r.status_code for r in on_second] == [401, 401, 401, 429]
+        assert int(on_second[-1].headers["Retry-After"]) > 0
+        assert on_second[-1].json()["error"] == "too_many_requests"
+        assert _served_by(server, "/auth/token", 7) == {
+            first.pid: [401] * 3,
+            second.pid: [401, 401, 401, 429],
+        }
+        # Blocked on every worker: even the right secret is refused until the
+        # window ends.
+        for worker, other in ((first, second), (second, first)):
+            with server.stopped(other):
                 response = server.post(
                     "/auth/token",
-                    json={"client_id": client["client_id"], "client_secret": "guess"},
+                    json={
+                        "client_id": client["client_id"],
+                        "client_secret": client["client_secret"],
+                    },
                 )
-                with lock:
-                    statuses.append((response.status_code, response.headers))
-
-        # Two attackers at once, so that both worker processes answer guesses.
-        threads = [threading.Thread(target=guess, args=(10,)) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=120)
-        codes = [code for code, _headers in statuses]
-        assert set(codes) == {401, 429}, codes
-        # One counter for the whole server: at most the limit (plus the one guess
-        # the other worker may be checking at the same moment) gets through.
-        assert 6 <= codes.count(401) <= 7, codes
-        assert all(
-            int(headers["Retry-After"]) > 0 for code, headers in statuses if code == 429
-        )
-        served = _served_by(server, "/auth/token", 20)
-        assert len(served) == 2, f"one worker answered everything: {served}"
-        # Blocked: even the right secret is refused until the window ends.
-        response = server.post(
-            "/auth/token",
-            json={
-                "client_id": client["client_id"],
-                "client_secret": client["client_secret"],
-            },
-        )
-        assert response.status_code == 429
-        assert response.json()["error"] == "too_many_requests" or response.json()
+            assert response.status_code == 429, (worker.pid, response.text)
     finally:
         server.set_param("spp_oauth.throttle_client_limit", 10)
 

@@ -63,7 +63,7 @@ def _race(server, headers, body, query=""):
     barrier = threading.Barrier(CLIENTS)
 
     def send(_index):
-        barrier.wait(timeout=30)
+        barrier.wait(timeout=300)
         return server.post(
             "/attendances" + query, headers=headers, json=body, timeout=120
         )

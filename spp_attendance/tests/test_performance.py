@@ -1,4 +1,3 @@
-import time
 from datetime import datetime, timedelta
 
 from odoo.tests import tagged
@@ -33,17 +32,13 @@ class TestBulkPerformance(AttendanceCase):
         ]
         self.env.flush_all()
         queries_before = self.cr.sql_log_count
-        started = time.monotonic()
         records = self.Attendance.with_user(self.manager).create(vals_list)
         self.env.flush_all()
         self.env.cr.flush()
-        elapsed = time.monotonic() - started
         queries = self.cr.sql_log_count - queries_before
         self.assertEqual(len(records), 5000)
         # set-based: the query count does not grow with the number of records
         self.assertLess(queries, 150, "queries for 5000 records")
-        # generous bound for a busy CI machine (about 3 s on a laptop)
-        self.assertLess(elapsed, 60)
         self.assertTrue(all(records.mapped("duplicate_key")))
         self.assertEqual(set(records.mapped("attendance_time")), {"09:00:00"})
         self.assertEqual(

@@ -90,9 +90,13 @@ class TestConcurrentDuplicates(TransactionCase):
         muted.__enter__()
         self.addCleanup(muted.__exit__, None, None, None)
         thread.start()
-        # wait until B is really blocked on A's uncommitted row
+        # Wait until B is really blocked on A's uncommitted row (a state, not a
+        # time); the deadline only turns a hang into a failure.
         blocked = False
-        for _attempt in range(200):
+        deadline = time.monotonic() + 120
+        while thread.is_alive() and time.monotonic() < deadline:
+            # pg_stat_activity is read once per transaction unless cleared.
+            setup_env.cr.execute("SELECT pg_stat_clear_snapshot()")
             setup_env.cr.execute(
                 "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid_b]
             )
