@@ -55,7 +55,8 @@ class AttendanceImportLog(models.Model):
     The run is processed page by page (:meth:`_process_next_page`); in the
     background, the cron job commits after every page, so a failure on page
     40 keeps pages 1 to 39 and :meth:`action_resume` carries on from page 40
-    with the same configuration snapshot and DCI ``transaction_id``.
+    with the same configuration snapshot, DCI ``transaction_id`` and
+    pagination state (``tools.dci.Pager``, shared with the preview).
     """
 
     _name = "spp.attendance.import.log"
@@ -107,7 +108,13 @@ class AttendanceImportLog(models.Model):
         readonly=True,
         help="The registry settings the run uses (without the client secret).",
     )
-    page_size = fields.Integer(readonly=True)
+    page_size = fields.Integer(readonly=True, help="The page size asked for.")
+    registry_page_size = fields.Integer(
+        readonly=True,
+        help="The page size the registry reported as its own, when it differs "
+        "from the one asked for. A smaller one reported on page 1 (its page cap) "
+        "is used for the following pages.",
+    )
     next_page = fields.Integer(default=1, readonly=True)
     pages_done = fields.Integer(readonly=True)
     total_count = fields.Integer(
@@ -115,12 +122,23 @@ class AttendanceImportLog(models.Model):
     )
     total_pages = fields.Integer(compute="_compute_progress")
     progress = fields.Float(compute="_compute_progress", string="Progress (%)")
-    received_count = fields.Integer(string="Received", readonly=True)
+    received_count = fields.Integer(
+        string="Received", readonly=True, help="Person records received."
+    )
+    registry_received_count = fields.Integer(
+        string="Registry Records Received",
+        readonly=True,
+        help="Records received as the registry counts them in its total (a group "
+        "is one record, whatever persons the mapping finds in it).",
+    )
     created_count = fields.Integer(string="Created", readonly=True)
     updated_count = fields.Integer(string="Updated", readonly=True)
     unchanged_count = fields.Integer(string="Unchanged", readonly=True)
     skipped_count = fields.Integer(string="Skipped", readonly=True)
-    last_page_fingerprint = fields.Char(readonly=True)
+    pagination_state = fields.Text(
+        readonly=True,
+        help="Where the run is in the registry's pagination (tools.dci.Pager).",
+    )
     error_code = fields.Char(readonly=True)
     error_message = fields.Text(string="Error", readonly=True)
     issue_ids = fields.One2many(
@@ -138,15 +156,25 @@ class AttendanceImportLog(models.Model):
                 ref=log.id or _("(new)"),
             )
 
-    @api.depends("total_count", "page_size", "pages_done", "state")
+    @api.depends(
+        "total_count",
+        "registry_received_count",
+        "page_size",
+        "registry_page_size",
+        "pages_done",
+        "state",
+    )
     def _compute_progress(self):
         for log in self:
-            total = dci.page_count(log.total_count or None, log.page_size or 1) or 0
+            size = log.registry_page_size or log.page_size or 1
+            total = dci.page_count(log.total_count or None, size) or 0
             log.total_pages = max(total, log.pages_done)
             if log.state == "done":
                 log.progress = 100.0
-            elif log.total_pages:
-                log.progress = round(100.0 * log.pages_done / log.total_pages, 1)
+            elif log.total_count:
+                # records, not pages: a registry's short pages count right
+                progress = 100.0 * log.registry_received_count / log.total_count
+                log.progress = min(round(progress, 1), 100.0)
             else:
                 log.progress = 0.0
 
@@ -366,7 +394,22 @@ class AttendanceImportLog(models.Model):
                 "source_url": client.search_url,
                 "page_size": client.page_size,
                 "config_snapshot": json.dumps(params, indent=2, sort_keys=True),
+                "pagination_state": json.dumps(client.pager().to_dict()),
             }
+        )
+
+    def _pager(self):
+        """The run's :class:`~..tools.dci.Pager`, as left by the last page."""
+        self.ensure_one()
+        if self.pagination_state:
+            return dci.Pager.from_dict(json.loads(self.pagination_state))
+        # a log started before the pagination state was kept
+        return dci.Pager(
+            self.page_size or dci.DEFAULT_PAGE_SIZE,
+            number=self.next_page or 1,
+            received=self.registry_received_count or self.received_count,
+            pages=self.pages_done,
+            total=self.total_count or None,
         )
 
     def _client_from_snapshot(self):
@@ -399,18 +442,21 @@ class AttendanceImportLog(models.Model):
     def _process_next_page(self, client=None, commit=False):
         """Fetch, map and save page ``next_page``; update counts and progress.
 
-        Returns True when more pages remain. A failure (registry error or a
-        page that cannot be saved) rolls that page back, marks the log failed
-        and returns False; the pages before it stay.
+        Returns True when more pages remain. A failure (registry error, a
+        pagination that contradicts itself, or a page that cannot be saved)
+        rolls that page back, marks the log failed and returns False; the
+        pages before it stay. The pagination state is saved with the page, so
+        a resumed run asks for the failed page again.
         """
         self.ensure_one()
         if self.state != "running":
             return False
-        number = self.next_page
+        pager = self._pager()
+        number = pager.number
         try:
             client = client or self._client_from_snapshot()
-            page = client.search_page(number, self.transaction_id)
-            dci.check_not_repeated(page, self.last_page_fingerprint)
+            page = client.search_page(number, self.transaction_id, pager.request_size)
+            last = pager.advance(page)
         except UserError as err:
             self._fail("config", err.args[0], commit)
             return False
@@ -439,19 +485,20 @@ class AttendanceImportLog(models.Model):
             )
             return False
         counts = self._count_entries(entries)
-        last = dci.is_last_page(page, client.page_size)
         values = {
-            "next_page": number + 1,
-            "pages_done": self.pages_done + 1,
+            "pagination_state": json.dumps(pager.to_dict()),
+            "next_page": pager.number,
+            "pages_done": pager.pages,
             "received_count": self.received_count + len(page.records),
+            "registry_received_count": pager.received,
+            "registry_page_size": pager.registry_size or 0,
             "created_count": self.created_count + counts["create"],
             "updated_count": self.updated_count + counts["update"],
             "unchanged_count": self.unchanged_count + counts["unchanged"],
             "skipped_count": self.skipped_count + counts["skip"],
-            "last_page_fingerprint": page.fingerprint,
         }
-        if page.total_count is not None:
-            values["total_count"] = page.total_count
+        if pager.total is not None:
+            values["total_count"] = pager.total
         if last:
             values.update(state="done", date_end=fields.Datetime.now())
         self.write(values)

@@ -7,6 +7,7 @@ from . import (
     test_performance,
     test_registry_import,
     test_registry_import_dci,
+    test_registry_pagination,
     test_security,
     test_smoke,
     test_subscriber,

@@ -12,16 +12,40 @@ What the search returns (``mode``):
 * ``population``: ``population`` generated persons in the DCI core Person
   shape (or the legacy OpenSPP/OpenCRVS shape with ``shape="legacy"``), made
   on the fly page by page so that memory stays flat whatever the size;
-* ``pool``: the person objects published with the standard (see
-  ``published_persons``), paged;
+* ``pool``: the records of ``pool``, by default the person objects published
+  with the standard (see ``published_persons``), paged;
 * ``replay``: the bytes of one of the standard's example responses
   (``replay_file``, relative to the fixture folder), served verbatim.
 
 Faults (``fault``): ``"401"``, ``"403"``, ``"500"``, ``"non_json"``,
 ``"rjct"`` (item status rjct), ``"rjct_header"`` (header status rjct),
-``"ack_err"``, ``"not_ready"``, ``"slow"`` (sleeps ``slow_seconds``),
-``"token_missing"``, ``"ignore_page"`` (always answers page 1); and
-``fail_on_page`` (HTTP 500 for that page only).
+``"ack_err"``, ``"not_ready"``, ``"hang"`` (holds the answer until
+:meth:`release` or :meth:`reset`),
+``"token_missing"``, ``"ignore_page"`` (always answers page 1),
+``"repeat_page"`` (answers page 1's records but the requested page number),
+``"no_paging"`` (every record on every page, no pagination: OpenSPP's own DCI
+server);
+and ``fail_on_page`` (HTTP 500 for that page only).
+
+Pagination (``population`` and ``pool`` modes), to emulate registries that
+are not this tidy:
+
+* ``page_cap``: the registry's own maximum page size; a larger request gets
+  this many records. ``cap_offsets`` says how it counts page N: ``"served"``
+  (from record (N-1) x cap, the sound way) or ``"requested"`` (from
+  (N-1) x the size asked for, then truncated: persons in between are never
+  served);
+* ``report_page_size``: the ``page_size`` it answers, ``"served"`` (its own
+  size), ``"requested"`` (an echo of the request), a number (that number,
+  whatever it serves) or ``None`` (left out);
+* ``report_total``: ``"count"``, ``"empty"`` (``""`` as in the standard's
+  samples) or ``None`` (left out); ``report_pagination=False`` leaves the
+  whole ``pagination`` object out;
+* ``total_by_page``: ``{page_number: total_count}`` to report another total
+  on those pages (e.g. a total that shrinks);
+* ``empty_from_page``: from this page on, no records (the total unchanged);
+* ``replay_last_page``: in ``replay`` mode, pages after this one answer the
+  same body with no records (a registry of one page) instead of replaying it.
 
 The fixture folder is ``<repo>/../shared/dci_examples`` or ``$SPP_DCI_EXAMPLES``;
 the files are only read, never modified.
@@ -133,13 +157,14 @@ class DCIRegistryEmulator:
         self.defect_every = 0
         self.fault = None
         self.fail_on_page = None
-        self.slow_seconds = 2.0
+        self._release = threading.Event()
+        self.reset_pagination()
         self.token_requests = []
         self.search_requests = []
         self.keep_requests = True
         self._tokens = set()
         self._lock = threading.Lock()
-        self._pool = None
+        self.pool = None
         self._server = None
         self._thread = None
 
@@ -187,6 +212,25 @@ class DCIRegistryEmulator:
             self.search_requests.clear()
             self.fault = None
             self.fail_on_page = None
+            self.pool = None
+        self.release()
+        self.reset_pagination()
+
+    def release(self):
+        """Let the answers held by the ``hang`` fault go."""
+        released, self._release = self._release, threading.Event()
+        released.set()
+
+    def reset_pagination(self):
+        """Back to a registry that paginates as asked and reports it all."""
+        self.page_cap = None
+        self.cap_offsets = "served"
+        self.report_page_size = "requested"
+        self.report_total = "count"
+        self.report_pagination = True
+        self.total_by_page = {}
+        self.empty_from_page = None
+        self.replay_last_page = None
 
     def expire_tokens(self):
         """Forget every issued token: the next search gets a 401."""
@@ -245,15 +289,48 @@ class DCIRegistryEmulator:
                 person["sex"] = ["female", "male"]
         return person
 
-    def records(self, page_size, page_number):
-        """(records of the page, total count) for the current mode."""
-        start = (page_number - 1) * page_size
+    def records(self, start, count):
+        """(``count`` records from offset ``start``, total count) for the
+        current mode."""
         if self.mode == "pool":
-            if self._pool is None:
-                self._pool = published_persons()
-            return self._pool[start : start + page_size], len(self._pool)
-        stop = min(start + page_size, self.population)
+            if self.pool is None:
+                self.pool = published_persons()
+            return self.pool[start : start + count], len(self.pool)
+        stop = min(start + count, self.population)
         return [self.person(i) for i in range(start + 1, stop + 1)], self.population
+
+    def page(self, page_size, page_number):
+        """(records, pagination or None) of a page, as this registry pages."""
+        served = min(page_size, self.page_cap) if self.page_cap else page_size
+        step = page_size if self.cap_offsets == "requested" else served
+        records, total = self.records((page_number - 1) * step, served)
+        if self.empty_from_page and page_number >= self.empty_from_page:
+            records = []
+        if not self.report_pagination:
+            return records, None
+        pagination = {"page_number": page_number}
+        if self.report_page_size == "served":
+            pagination["page_size"] = served
+        elif self.report_page_size == "requested":
+            pagination["page_size"] = page_size
+        elif isinstance(self.report_page_size, int):
+            pagination["page_size"] = self.report_page_size
+        total = self.total_by_page.get(page_number, total)
+        if self.report_total == "count":
+            pagination["total_count"] = total
+        elif self.report_total == "empty":
+            pagination["total_count"] = ""
+        return records, pagination
+
+    def replay_body(self, page_number):
+        data = (examples_dir() / self.replay_file).read_bytes()
+        if not self.replay_last_page or page_number <= self.replay_last_page:
+            return data
+        body = json.loads(data)
+        for item in body["message"]["search_response"]:
+            if isinstance(item.get("data"), dict):
+                item["data"]["reg_records"] = []
+        return body
 
     # -- responses -----------------------------------------------------------
 
@@ -337,8 +414,11 @@ class DCIRegistryEmulator:
             return int(fault), {"errors": [{"code": f"err.{fault}", "message": fault}]}
         if fault == "non_json":
             return 200, b"<html><body>502 Bad Gateway</body></html>"
-        if fault == "slow":
-            time.sleep(self.slow_seconds)
+        if fault == "hang":
+            # Held until the test releases it: the client's own timeout decides,
+            # not a race between a sleep here and a timer there. The bound only
+            # frees the thread of a test that forgot to release it.
+            self._release.wait(timeout=600)
         if not isinstance(request, dict) or not isinstance(
             request.get("message"), dict
         ):
@@ -362,14 +442,14 @@ class DCIRegistryEmulator:
                     },
                 }
             }
-        if self.mode == "replay":
-            return 200, (examples_dir() / self.replay_file).read_bytes()
         message = request["message"]
         item = (message.get("search_request") or [{}])[0]
         criteria = item.get("search_criteria") or {}
         pagination = criteria.get("pagination") or {}
         page_size = pagination.get("page_size", 10)
         page_number = pagination.get("page_number", 1)
+        if self.mode == "replay":
+            return 200, self.replay_body(page_number)
         if fault == "ignore_page":
             page_number = 1
         header = {
@@ -430,7 +510,11 @@ class DCIRegistryEmulator:
             return 200, envelope
         if self.fail_on_page and page_number == self.fail_on_page:
             return 500, {"errors": [{"code": "err.service.unavailable", "message": ""}]}
-        records, total = self.records(page_size, page_number)
+        records, reported = self.page(page_size, page_number)
+        if fault == "repeat_page":
+            records = self.page(page_size, 1)[0]
+        elif fault == "no_paging":
+            records, reported = self.records(0, self.population)[0], None
         response_item.update(
             data={
                 "version": "1.0.0",
@@ -438,13 +522,10 @@ class DCIRegistryEmulator:
                 "reg_record_type": "SRPerson",
                 "reg_records": records,
             },
-            pagination={
-                "page_size": page_size,
-                "page_number": page_number,
-                "total_count": total,
-            },
             locale="eng",
         )
+        if reported is not None:
+            response_item["pagination"] = reported
         return 200, envelope
 
 
@@ -494,6 +575,9 @@ def main():
     parser.add_argument("--shape", default="dci")
     parser.add_argument("--client-id", default="dci-client")
     parser.add_argument("--client-secret", default="dci-secret-value")
+    parser.add_argument(
+        "--page-cap", type=int, default=None, help="the registry's own page size"
+    )
     args = parser.parse_args()
     emulator = DCIRegistryEmulator(
         population=args.population,
@@ -503,6 +587,9 @@ def main():
         client_secret=args.client_secret,
     )
     emulator.keep_requests = False
+    emulator.page_cap = args.page_cap
+    if args.page_cap:
+        emulator.report_page_size = "served"
     emulator.start()
     sys.stdout.write(f"URL {emulator.url}\n")
     sys.stdout.flush()

@@ -1,12 +1,17 @@
-"""Shared helpers of the registry import tests: fixtures, schema, emulator."""
+"""Shared helpers of the registry import tests: fixtures, schema, emulator,
+and the base class of the tests that import into the database."""
 
 import hashlib
 import json
 from pathlib import Path
 
+from ..tools import dci
+from .common import AttendanceCase
 from .dci_emulator import DCIRegistryEmulator, examples_dir
 
 SCHEMA_PATH = Path(__file__).with_name("dci_search_request.schema.json")
+P = "spp_attendance.registry_"
+LOG_MODEL = "odoo.addons.spp_attendance.models.attendance_import_log"
 
 
 def request_validator():
@@ -44,8 +49,90 @@ def fixture_digests():
     }
 
 
+class RegistryImportCase(AttendanceCase):
+    """Registry settings pointing at a DCI emulator on 127.0.0.1, and helpers
+    to preview and import with the wizard."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.emulator = DCIRegistryEmulator(population=0, prefix="/dci/v1.0.0")
+        cls.emulator.start()
+        cls.addClassCleanup(cls.emulator.stop)
+        cls.validator = request_validator()
+        cls.Log = cls.env["spp.attendance.import.log"]
+        cls.Wizard = cls.env["spp.attendance.registry.import.wizard"]
+        cls.set_params(
+            server_url=cls.emulator.url,
+            client_id=cls.emulator.client_id,
+            client_secret=cls.emulator.client_secret,
+            page_size=100,
+            timeout=5,
+            token_style="form",
+            token_path="access_token",
+        )
+        cls.set_mapping("dci")
+
+    @classmethod
+    def set_params(cls, **values):
+        for name, value in values.items():
+            cls.ICP.set_param(P + name, value or False)
+
+    @classmethod
+    def set_mapping(cls, preset, **overrides):
+        paths = dict(dci.PRESETS[preset], **overrides)
+        cls.set_params(**{f"{key}_path": path for key, path in paths.items()})
+
+    def setUp(self):
+        super().setUp()
+        self.emulator.reset()
+        self.emulator.mode = "population"
+        self.emulator.shape = "dci"
+        self.emulator.population = 0
+        self.emulator.generation = 1
+        self.emulator.defect_every = 0
+        self.emulator.token_styles = ("form", "json")
+        self.emulator.token_shape = "standard"
+
+    # -- helpers -------------------------------------------------------------
+
+    def preview(self, user=None):
+        wizard = self.Wizard.with_user(user or self.env.user).create({})
+        wizard.action_preview()
+        return wizard
+
+    def counts(self, record, prefix=""):
+        if record._name == self.Log._name:
+            names = (
+                "created_count",
+                "updated_count",
+                "unchanged_count",
+                "skipped_count",
+            )
+        else:
+            names = ("create_count", "update_count", "unchanged_count", "skip_count")
+        return tuple(record[name] for name in names)
+
+    def import_now(self, wizard):
+        action = wizard.action_import()
+        return self.Log.browse(action["res_id"])
+
+    def registry_subscribers(self, prefix="UIN"):
+        return self.Subscriber.with_context(active_test=False).search(
+            [("person_identifier", "=like", prefix + "%")]
+        )
+
+    def assert_requests_valid(self):
+        self.assertTrue(self.emulator.search_requests)
+        for body in self.emulator.search_requests:
+            self.assertEqual(schema_errors(self.validator, body), [])
+
+
 __all__ = [
+    "LOG_MODEL",
     "DCIRegistryEmulator",
+    "P",
+    "RegistryImportCase",
     "example",
     "examples_dir",
     "fixture_digests",

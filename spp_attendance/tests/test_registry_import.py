@@ -9,12 +9,7 @@ from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from ..models.attendance_import_log import SECRET_PARAM
-from ..tools import dci
-from .common import AttendanceCase
-from .registry_common import DCIRegistryEmulator, request_validator, schema_errors
-
-P = "spp_attendance.registry_"
-LOG_MODEL = "odoo.addons.spp_attendance.models.attendance_import_log"
+from .registry_common import LOG_MODEL, P, RegistryImportCase, example
 
 
 def free_port():
@@ -24,81 +19,7 @@ def free_port():
 
 
 @tagged("post_install", "-at_install")
-class TestRegistryImport(AttendanceCase):
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        cls.emulator = DCIRegistryEmulator(population=0, prefix="/dci/v1.0.0")
-        cls.emulator.start()
-        cls.addClassCleanup(cls.emulator.stop)
-        cls.validator = request_validator()
-        cls.Log = cls.env["spp.attendance.import.log"]
-        cls.Wizard = cls.env["spp.attendance.registry.import.wizard"]
-        cls.set_params(
-            server_url=cls.emulator.url,
-            client_id=cls.emulator.client_id,
-            client_secret=cls.emulator.client_secret,
-            page_size=100,
-            timeout=5,
-            token_style="form",
-            token_path="access_token",
-        )
-        cls.set_mapping("dci")
-
-    @classmethod
-    def set_params(cls, **values):
-        for name, value in values.items():
-            cls.ICP.set_param(P + name, value or False)
-
-    @classmethod
-    def set_mapping(cls, preset, **overrides):
-        paths = dict(dci.PRESETS[preset], **overrides)
-        cls.set_params(**{f"{key}_path": path for key, path in paths.items()})
-
-    def setUp(self):
-        super().setUp()
-        self.emulator.reset()
-        self.emulator.mode = "population"
-        self.emulator.shape = "dci"
-        self.emulator.population = 0
-        self.emulator.generation = 1
-        self.emulator.defect_every = 0
-        self.emulator.token_styles = ("form", "json")
-        self.emulator.token_shape = "standard"
-
-    # -- helpers -------------------------------------------------------------
-
-    def preview(self, user=None):
-        wizard = self.Wizard.with_user(user or self.env.user).create({})
-        wizard.action_preview()
-        return wizard
-
-    def counts(self, record, prefix=""):
-        if record._name == self.Log._name:
-            names = (
-                "created_count",
-                "updated_count",
-                "unchanged_count",
-                "skipped_count",
-            )
-        else:
-            names = ("create_count", "update_count", "unchanged_count", "skip_count")
-        return tuple(record[name] for name in names)
-
-    def import_now(self, wizard):
-        action = wizard.action_import()
-        return self.Log.browse(action["res_id"])
-
-    def registry_subscribers(self, prefix="UIN"):
-        return self.Subscriber.with_context(active_test=False).search(
-            [("person_identifier", "=like", prefix + "%")]
-        )
-
-    def assert_requests_valid(self):
-        self.assertTrue(self.emulator.search_requests)
-        for body in self.emulator.search_requests:
-            self.assertEqual(schema_errors(self.validator, body), [])
-
+class TestRegistryImport(RegistryImportCase):
     # -- settings --------------------------------------------------------------
 
     def test_settings_presets_in_one_click(self):
@@ -362,8 +283,17 @@ class TestRegistryImport(AttendanceCase):
         self.emulator.mode = "replay"
         self.emulator.replay_file = "spdci-standards/social/processflow3ares.json"
         self.assertEqual(self.counts(self.preview()), (1, 0, 0, 0))
-        # DCI's own SR mock returns a Group: no person at the top level...
-        self.emulator.replay_file = "spdci-sr-mockup/sr_sync_search_response.json"
+        # DCI's own SR mock answers page 5 of 24250 persons to a request for
+        # page 1: refused (test_registry_pagination); its Group record, as
+        # published in the social API's example, served as a registry of one
+        self.emulator.mode = "pool"
+        self.emulator.pool = [
+            example(
+                "spdci-compliance-spec/openapi-examples/"
+                "social_reg_record_group.example.json"
+            )
+        ]
+        # a Group: no person at the top level...
         wizard = self.preview()
         self.assertEqual(self.counts(wizard), (0, 0, 0, 1))
         self.assertEqual(wizard.skipped_line_ids.reason, "missing_identifier")
@@ -374,8 +304,11 @@ class TestRegistryImport(AttendanceCase):
             ".demographic_info",
         )
         self.assertEqual(self.counts(self.preview()), (2, 0, 0, 2))
-        # the older nested person of social flow 1-3 (first_name, sex "F")
+        # the older nested person of social flow 1-3 (first_name, sex "F"); it
+        # has no pagination at all: page 2 is asked for, and answered empty
+        self.emulator.mode = "replay"
         self.emulator.replay_file = "spdci-standards/social/processflow1-3res.json"
+        self.emulator.replay_last_page = 1
         self.set_mapping(
             "dci",
             records="message.search_response[*].data.reg_records[*].demographic_info"
@@ -447,10 +380,10 @@ class TestRegistryImport(AttendanceCase):
             self.assert_preview_error("HTTP 401", "client id and secret")
             self.set_params(client_secret=self.emulator.client_secret)
         with self.subTest("timeout"):
-            self.emulator.fault = "slow"
-            self.emulator.slow_seconds = 2
+            self.emulator.fault = "hang"
             self.set_params(timeout=1)
             self.assert_preview_error("did not answer", "within 1 seconds")
+            self.emulator.release()
             self.set_params(timeout=5)
             self.emulator.fault = None
         with self.subTest("connection refused"):

@@ -277,14 +277,55 @@ class TestDciFunctions(BaseCase):
                 parse(bad)
 
     def test_stop_rule(self):
-        def page(number, count, total):
-            return dci.Page(number, [{"i": i} for i in range(count)], total)
+        def page(number, count, total, size=None, first=0):
+            records = [{"i": first + i} for i in range(count)]
+            return dci.Page(number, records, total, page_size=size, page_number=number)
 
-        self.assertTrue(dci.is_last_page(page(1, 0, None), 10))
-        self.assertTrue(dci.is_last_page(page(1, 5, None), 10))
-        self.assertFalse(dci.is_last_page(page(1, 10, None), 10))
-        self.assertFalse(dci.is_last_page(page(1, 10, 25), 10))
-        self.assertTrue(dci.is_last_page(page(3, 10, 30), 10))
+        def last(pager, *args, **kwargs):
+            return pager.advance(page(pager.number, *args, **kwargs))
+
+        # total known: stop when it is reached, whatever the page sizes
+        pager = dci.Pager(10)
+        self.assertFalse(last(pager, 10, 25, first=0))
+        self.assertFalse(last(pager, 10, 25, first=10))
+        self.assertTrue(last(pager, 5, 25, first=20))
+        self.assertEqual((pager.received, pager.pages, pager.done), (25, 3, True))
+        self.assertTrue(last(dci.Pager(10), 0, 0), "an empty registry")
+        # a short page is not the end while the total says more
+        pager = dci.Pager(10)
+        self.assertFalse(last(pager, 4, 9))
+        self.assertFalse(last(pager, 4, 9, first=4))
+        self.assertTrue(last(pager, 1, 9, first=8))
+        # no total: an empty page ends it, a short one (ours) does not
+        pager = dci.Pager(10)
+        self.assertFalse(last(pager, 10, None))
+        self.assertFalse(last(pager, 5, None, size=10, first=10))
+        self.assertTrue(last(pager, 0, None))
+        # ... but a page shorter than the registry's own reported size does
+        pager = dci.Pager(100)
+        self.assertFalse(last(pager, 30, None, size=30))
+        self.assertEqual((pager.request_size, pager.registry_size), (30, 30))
+        self.assertTrue(last(pager, 7, None, size=30, first=30))
+        # the state is a plain dict, and survives a round trip (background)
+        pager = dci.Pager(10)
+        last(pager, 10, 30)
+        pager = dci.Pager.from_dict(json.loads(json.dumps(pager.to_dict())))
+        self.assertEqual((pager.number, pager.received, pager.total), (2, 10, 30))
+        # a contradiction leaves the state as it was (a resume asks again)
+        state = pager.to_dict()
+        with self.assertRaises(dci.DCIError) as caught:
+            last(pager, 10, 20, first=10)
+        self.assertEqual(caught.exception.code, "pagination_inconsistent")
+        self.assertEqual(pager.to_dict(), state)
+        self.assertFalse(last(pager, 10, 30, first=10))
+        # a registry that never ends (no total, always full pages)
+        pager = dci.Pager(10, max_pages=3)
+        last(pager, 10, None)
+        last(pager, 10, None, first=10)
+        with self.assertRaises(dci.DCIError) as caught:
+            last(pager, 10, None, first=20)
+        self.assertEqual(caught.exception.code, "pagination_limit")
+        self.assertIn("Stopped after 3 pages", caught.exception.message)
         self.assertEqual(dci.page_count(24250, 2000), 13)
         self.assertEqual(dci.bounded_timeout(10000), dci.MAX_TIMEOUT)
         self.assertEqual(dci.bounded_timeout(0), dci.DEFAULT_TIMEOUT)
@@ -397,6 +438,7 @@ class TestDciClient(BaseCase):
             "not_ready": ("not_ready", "pdng"),
             "token_missing": ("token_missing", "access_token"),
             "ignore_page": ("pagination_loop", "page number"),
+            "repeat_page": ("pagination_loop", "same 100 record(s) as page 1"),
         }
         for fault, (code, text) in cases.items():
             with self.subTest(fault=fault):
@@ -412,9 +454,9 @@ class TestDciClient(BaseCase):
     def test_connection_refused_and_timeout(self):
         error = self.error(self.client(server_url=f"http://127.0.0.1:{free_port()}"))
         self.assertEqual(error.code, "connection")
-        self.emulator.fault = "slow"
-        self.emulator.slow_seconds = 2
+        self.emulator.fault = "hang"
         error = self.error(self.client(timeout=1))
+        self.emulator.release()
         self.assertEqual(error.code, "timeout")
         self.assertIn("1 seconds", error.message)
 
@@ -441,9 +483,21 @@ class TestDciClient(BaseCase):
                 dci.map_record(pages[0].records[0], DCI)["person_identifier"],
                 "847951632",
             )
-        # DCI's own SR mock: no header, string counts; one short page, then stop
+        # DCI's own SR mock: no header, string counts, and page 5 of 2000-person
+        # pages (1 record, total 24250) as the answer to page 1: not the end
         self.emulator.replay_file = "spdci-sr-mockup/sr_sync_search_response.json"
-        pages = list(self.client().iter_pages())
-        self.assertEqual((len(pages), pages[0].total_count), (1, 24250))
+        error = self.error(self.client())
+        self.assertEqual(error.code, "pagination_loop")
+        self.assertIn("Asked for page 1, the registry answered page 5", error.message)
+        self.assertIn("page_size 2000, total_count 24250", error.message)
         body = json.dumps(self.emulator.search_requests[-1])
         self.assertIn('"page_number": 1', body)
+        # no pagination at all and one short page: one more page is asked for;
+        # the same page again means the registry sends everything at once
+        # (Pager._answers_everything_at_once), an empty one that it ended
+        self.emulator.replay_file = "spdci-standards/social/processflow1-3res.json"
+        pages = list(self.client().iter_pages())
+        self.assertEqual([len(p.records) for p in pages], [1, 0])
+        self.emulator.replay_last_page = 1
+        pages = list(self.client().iter_pages())
+        self.assertEqual([len(p.records) for p in pages], [1, 0])

@@ -10,8 +10,10 @@ call these functions, and tests call them directly. What lives here:
 * DCI sync-search envelopes that validate against the request schema
   (:func:`build_search_request`);
 * the three error layers of a response (HTTP, acknowledgement, business
-  status) and the page loop's stop rule (:func:`parse_search_response`,
-  :func:`is_last_page`, :class:`RegistryClient`).
+  status) (:func:`parse_search_response`, :class:`RegistryClient`);
+* the page loop: which page to ask for next, when the registry has sent
+  everything, and when its pagination contradicts itself (:class:`Pager`,
+  shared by the preview and the import).
 
 Every failure is a :class:`DCIError` with a short ``code`` and an English
 message that never contains the client secret.
@@ -37,6 +39,9 @@ MIN_TIMEOUT = 1
 MAX_TIMEOUT = 300
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 5000
+# Safety valve of the page loop: a registry that keeps sending new persons
+# without ever reporting an end is stopped here.
+MAX_PAGES = 100000
 DEFAULT_LOCALE = "eng"
 TOKEN_STYLE_FORM = "form"
 TOKEN_STYLE_JSON = "json"
@@ -123,7 +128,9 @@ class DCIError(Exception):
     ``http_401``, ``http_403``, ``http_5xx``, ``http_error``, ``non_json``,
     ``not_object``, ``ack_error``, ``rejected``, ``not_ready``,
     ``token_missing``, ``path_not_found``, ``records_not_list``,
-    ``pagination_loop``.
+    ``pagination_loop`` (the registry ignores the requested page number),
+    ``pagination_inconsistent`` (its pagination contradicts itself),
+    ``pagination_limit`` (more than ``MAX_PAGES`` pages).
     """
 
     def __init__(self, code, message, *, status=None, reason_code=None):
@@ -229,15 +236,17 @@ def _resolve(value, segments):
             rest = segments[index + 1 :]
             nested = WILDCARD in rest
             results = []
+            found = False  # an inner list found empty is found, not missing
             for item in items:
                 result = _resolve(item, rest)
                 if result is _MISSING:
                     continue
+                found = True
                 if nested:  # keep one flat list of leaves, whatever the depth
                     results.extend(result)
                 else:
                     results.append(result)
-            if items and not results:
+            if items and not found:
                 return _MISSING
             return results
         if isinstance(segment, int):
@@ -547,16 +556,43 @@ def _reason(obj):
 
 
 class Page:
-    """One page of a sync search: its records and what the registry said."""
+    """One page of a sync search: its records and what the registry said.
 
-    __slots__ = ("fingerprint", "number", "records", "total_count")
+    ``number`` is the page asked for; ``records`` the person records found
+    at the records path; ``units`` the page's records as the registry counts
+    them in its pagination (``data.reg_records``: a group is one, whatever
+    persons the records path finds in it; default ``records``);
+    ``total_count``, ``page_size`` and ``page_number`` are the registry's
+    ``pagination`` (``None`` when absent or unusable, e.g. the samples' ``""``).
+    """
 
-    def __init__(self, number, records, total_count):
+    __slots__ = (
+        "fingerprint",
+        "number",
+        "page_number",
+        "page_size",
+        "records",
+        "total_count",
+        "units",
+    )
+
+    def __init__(
+        self,
+        number,
+        records,
+        total_count,
+        page_size=None,
+        page_number=None,
+        units=None,
+    ):
         self.number = number
         self.records = records
+        self.units = records if units is None else units
         self.total_count = total_count
+        self.page_size = page_size
+        self.page_number = page_number
         self.fingerprint = hashlib.sha1(
-            json.dumps(records, sort_keys=True, default=str).encode()
+            json.dumps(self.units, sort_keys=True, default=str).encode()
         ).hexdigest()
 
 
@@ -625,21 +661,241 @@ def parse_search_response(body, records_path, reference_id=None, page_number=1):
         pagination = (
             body.get("pagination") if isinstance(body.get("pagination"), dict) else {}
         )
-    return Page(page_number, records, _as_count(pagination.get("total_count")))
-
-
-def is_last_page(page, page_size):
-    """The stop rule of the page loop.
-
-    Stop when the page is empty, shorter than asked, or when the registry's
-    ``total_count`` is reached.
-    """
-    count = len(page.records)
-    if count == 0 or count < page_size:
-        return True
-    return bool(
-        page.total_count is not None and page.number * page_size >= page.total_count
+    size = _as_count(pagination.get("page_size"))
+    number = _as_count(pagination.get("page_number"))
+    return Page(
+        page_number,
+        records,
+        _as_count(pagination.get("total_count")),
+        page_size=size if size and size > 0 else None,
+        page_number=number,
+        units=_registry_records(items, records),
     )
+
+
+def _registry_records(items, records):
+    """The ``data.reg_records`` of every response item (the unit of the
+    registry's pagination), or ``records`` when the response has none (a
+    records path outside the DCI structure)."""
+    units, found = [], False
+    for item in items if isinstance(items, list) else ():
+        data = item.get("data") if isinstance(item, dict) else None
+        if not isinstance(data, dict) or "reg_records" not in data:
+            continue
+        found = True
+        value = data["reg_records"]
+        if isinstance(value, list):
+            units.extend(value)
+        elif value is not None:
+            units.append(value)
+    return units if found else records
+
+
+class Pager:
+    """The page loop: follows the registry's pagination to its last page.
+
+    The preview and the import (foreground, background, resumed) all drive
+    one of these, so they ask for the same pages and stop at the same place.
+    :meth:`advance` checks a page against what the registry said before and
+    raises ``DCIError`` when its answers contradict each other: ending
+    "done" then would import part of the registry without a word.
+
+    The rules, with ``n`` the records of the page:
+
+    * a page number other than the one asked for, or a non-empty page equal
+      to the page before: the registry ignores ``page_number`` (error). One
+      exception: a registry that reports no pagination at all and answers page
+      2 with page 1 when page 1 was not exactly the size asked for sends its
+      whole result every time (OpenSPP's own DCI server does): page 1 was all
+      of it, and the run ends there;
+    * **total known** (``total_count``, the latest one; a page without it
+      keeps the last one): stop once the records received reach it (records
+      as the registry counts them: ``Page.units``). A short
+      page before that is the registry's own page cap, not the end: carry on.
+      An empty page before it, more records than it, or a total that shrinks
+      is a contradiction (error). A total that grows is followed;
+    * **no total**: an empty page ends it; a page shorter than the page size
+      the registry reported as its own (one that differs from ours) ends it;
+      any other page, full or short, is followed by the next one. A short page
+      with only our own page size to compare with is ambiguous (last page, or
+      a cap the registry does not report?): asking once more costs one
+      request, guessing wrong loses persons silently;
+    * a page holding more records than the page size the registry reported
+      is a contradiction (error);
+    * when page 1 reports a page size below ours, the following pages are
+      asked with the registry's size, so that page N means the same records
+      whether the registry counts its offsets in our size or in its own.
+
+    The state is a plain dict (:meth:`to_dict`), so that a background import
+    can keep it between pages and a resumed one carries on where it failed.
+    """
+
+    _STATE = (
+        "page_size",
+        "number",
+        "request_size",
+        "registry_size",
+        "total",
+        "received",
+        "pages",
+        "fingerprint",
+        "done",
+    )
+
+    def __init__(
+        self,
+        page_size,
+        *,
+        number=1,
+        request_size=None,
+        registry_size=None,
+        total=None,
+        received=0,
+        pages=0,
+        fingerprint=None,
+        done=False,
+        max_pages=MAX_PAGES,
+    ):
+        self.page_size = page_size  # configured
+        self.number = number  # next page to ask for
+        self.request_size = request_size or page_size  # page size asked for
+        self.registry_size = registry_size  # the registry's own, if it said
+        self.total = total  # latest total_count reported
+        self.received = received
+        self.pages = pages
+        self.fingerprint = fingerprint
+        self.done = done
+        self.max_pages = max_pages
+
+    def to_dict(self):
+        return {key: getattr(self, key) for key in self._STATE}
+
+    @classmethod
+    def from_dict(cls, state, **kwargs):
+        state = {key: state[key] for key in cls._STATE if key in (state or {})}
+        return cls(**state, **kwargs)
+
+    @property
+    def page_count(self):
+        """Pages of the whole run, when the total is known."""
+        return page_count(self.total, self.registry_size or self.request_size)
+
+    def advance(self, page):
+        """Take page ``self.number``; return True when it is the last one.
+
+        Raises ``DCIError`` (``pagination_*``) without changing the state.
+        """
+        if self.done:
+            raise DCIError("config", "The import has already read its last page.")
+        number, count = self.number, len(page.units)
+        said = self._said(page)
+        if page.page_number is not None and page.page_number != number:
+            raise DCIError(
+                "pagination_loop",
+                f"Asked for page {number}, the registry answered page "
+                f"{page.page_number} ({said}): it does not follow the requested "
+                "page number, so persons would be skipped or read twice.",
+            )
+        if count and page.fingerprint == self.fingerprint:
+            if self._answers_everything_at_once(page, number):
+                # The whole result came on page 1 (OpenSPP's own DCI server does
+                # not paginate); this repeat adds nothing and ends the run.
+                page.records, page.units = [], []
+                self.pages += 1
+                self.number = number + 1
+                self.done = True
+                return True
+            raise DCIError(
+                "pagination_loop",
+                f"Page {number} holds the same {count} record(s) as page "
+                f"{number - 1} ({said}): the registry seems to ignore the "
+                "requested page number.",
+            )
+        registry_size = self.registry_size
+        if page.page_size is not None and page.page_size != self.request_size:
+            registry_size = page.page_size  # its own size, not an echo of ours
+        if page.page_size is not None and count > page.page_size:
+            raise DCIError(
+                "pagination_inconsistent",
+                f"Page {number} holds {count} record(s), more than the page size "
+                f"the registry reported ({said}).",
+            )
+        total = self.total
+        if page.total_count is not None:
+            if total is not None and page.total_count < total:
+                raise DCIError(
+                    "pagination_inconsistent",
+                    f"The registry reported {total} persons in total, then "
+                    f"{page.total_count} on page {number} ({said}): its result "
+                    "changed during the run or its count is wrong.",
+                )
+            total = page.total_count
+        received = self.received + count
+        if total is not None:
+            if received > total:
+                raise DCIError(
+                    "pagination_inconsistent",
+                    f"The registry has sent {received} record(s) by page {number}, "
+                    f"more than the {total} it reported in total ({said}).",
+                )
+            if not count and received < total:
+                raise DCIError(
+                    "pagination_inconsistent",
+                    f"Page {number} is empty, but the registry reported {total} "
+                    f"persons in total and sent {received} so far ({said}): "
+                    "it stopped sending persons it says it has.",
+                )
+            last = received >= total
+        else:
+            last = not count or bool(registry_size and count < registry_size)
+        if not last and number >= self.max_pages:
+            raise DCIError(
+                "pagination_limit",
+                f"Stopped after {number} pages: the registry keeps sending persons "
+                f"({received} so far) without reporting an end. Narrow the search "
+                "query or raise the page size.",
+            )
+        if (
+            number == 1
+            and page.page_size is not None
+            and page.page_size < self.request_size
+        ):
+            self.request_size = page.page_size
+        self.registry_size = registry_size
+        self.total = total
+        self.received = received
+        self.pages += 1
+        self.fingerprint = page.fingerprint
+        self.number = number + 1
+        self.done = last
+        return last
+
+    def _answers_everything_at_once(self, page, number):
+        """True when page 2 repeats page 1 from a registry that reports no
+        pagination at all and did not fill page 1 to the size asked for (fewer
+        records: all there are; more: it ignores the page size). Such a registry
+        sends its whole result every time. A page 1 of exactly the size asked
+        for may be a cap at that size: repeating it stays an error."""
+        return (
+            number == 2
+            and self.total is None
+            and self.registry_size is None
+            and page.total_count is None
+            and page.page_size is None
+            and page.page_number is None
+            and self.received != self.request_size
+        )
+
+    @staticmethod
+    def _said(page):
+        def show(value):
+            return "none" if value is None else value
+
+        return (
+            f"its answer: {len(page.records)} record(s), page_number "
+            f"{show(page.page_number)}, page_size {show(page.page_size)}, "
+            f"total_count {show(page.total_count)}"
+        )
 
 
 def page_count(total_count, page_size):
@@ -812,19 +1068,19 @@ class RegistryClient:
 
     # -- search -------------------------------------------------------------
 
-    def build_request(self, page_number, transaction_id):
+    def build_request(self, page_number, transaction_id, page_size=None):
         return build_search_request(
             sender_id=self.config.get("sender_id"),
             receiver_id=self.config.get("receiver_id"),
             transaction_id=transaction_id,
             search_criteria=self.search_criteria,
             page_number=page_number,
-            page_size=self.page_size,
+            page_size=page_size or self.page_size,
         )
 
-    def search_page(self, page_number, transaction_id):
+    def search_page(self, page_number, transaction_id, page_size=None):
         """Fetch and check one page; returns a :class:`Page`."""
-        envelope = self.build_request(page_number, transaction_id)
+        envelope = self.build_request(page_number, transaction_id, page_size)
         reference_id = envelope["message"]["search_request"][0]["reference_id"]
         payload = json.dumps(envelope)
         for attempt in (1, 2):
@@ -851,34 +1107,17 @@ class RegistryClient:
             page_number=page_number,
         )
 
-    def iter_pages(self, transaction_id=None, start_page=1):
-        """Yield every page from ``start_page`` until the stop rule holds.
+    def pager(self):
+        """A :class:`Pager` for a new run with the configured page size."""
+        return Pager(self.page_size)
 
-        A registry that ignores ``page_number`` and sends the same page again
-        raises ``DCIError`` (``pagination_loop``) instead of looping forever.
-        """
+    def iter_pages(self, transaction_id=None, pager=None):
+        """Yield every page until ``pager`` (default: a new one) says the
+        registry has sent everything; raises ``DCIError`` when its
+        pagination contradicts itself."""
         transaction_id = transaction_id or str(uuid.uuid4())
-        number = start_page
-        previous = None
-        while True:
-            page = self.search_page(number, transaction_id)
-            check_not_repeated(page, previous)
+        pager = pager or self.pager()
+        while not pager.done:
+            page = self.search_page(pager.number, transaction_id, pager.request_size)
+            pager.advance(page)
             yield page
-            if is_last_page(page, self.page_size):
-                return
-            previous = page.fingerprint
-            number += 1
-
-
-def check_not_repeated(page, previous_fingerprint):
-    """Raise when a full page repeats the previous one byte for byte."""
-    if (
-        page.records
-        and previous_fingerprint
-        and page.fingerprint == previous_fingerprint
-    ):
-        raise DCIError(
-            "pagination_loop",
-            f"Page {page.number} holds the same records as the page before: the "
-            "registry seems to ignore the requested page number.",
-        )

@@ -18,7 +18,8 @@ class RegistryImportWizard(models.TransientModel):
     *Preview* fetches every page and reports what would be created, updated,
     left unchanged and skipped (with the reason per skipped record), writing
     nothing. *Import* applies it, in this request or in the background, and
-    keeps the outcome as an import log.
+    keeps the outcome as an import log. Both follow the registry's pagination
+    with the same ``tools.dci.Pager``, so they read the same pages.
     """
 
     _name = "spp.attendance.registry.import.wizard"
@@ -30,6 +31,11 @@ class RegistryImportWizard(models.TransientModel):
     source_url = fields.Char(string="Registry", readonly=True)
     mapping_preset = fields.Char(string="Mapping", readonly=True)
     page_size = fields.Integer(readonly=True)
+    registry_page_size = fields.Integer(
+        readonly=True,
+        help="The page size the registry reported as its own, when it differs "
+        "from the one asked for (its page cap).",
+    )
     received_count = fields.Integer(string="Persons Received", readonly=True)
     create_count = fields.Integer(string="To Create", readonly=True)
     update_count = fields.Integer(string="To Update", readonly=True)
@@ -95,21 +101,16 @@ class RegistryImportWizard(models.TransientModel):
         self.ensure_one()
         Log = self.env["spp.attendance.import.log"]
         client = Log._registry_client()
+        pager = client.pager()
         known = {}
         totals = Counter()
         reasons = Counter()
         rows, skipped_rows = [], 0
-        received = pages = 0
-        registry_total = None
-        number = 1
+        received = 0
         try:
-            for page in client.iter_pages():
-                number = page.number
-                entries = Log._plan_records(page.records, client.mapping, known)
-                pages += 1
+            for page in client.iter_pages(pager=pager):
                 received += len(page.records)
-                if page.total_count is not None:
-                    registry_total = page.total_count
+                entries = Log._plan_records(page.records, client.mapping, known)
                 for entry in entries:
                     totals[entry["action"]] += 1
                     if entry["action"] == "skip":
@@ -121,12 +122,11 @@ class RegistryImportWizard(models.TransientModel):
                             skipped_rows += 1
                     elif len(rows) < PREVIEW_ROWS:
                         rows.append(self._preview_line(entry, page.number, len(rows)))
-                number += 1
         except dci.DCIError as err:
             raise UserError(
                 _(
                     "The registry preview failed on page %(page)s: %(error)s",
-                    page=number,
+                    page=pager.number,
                     error=err.message,
                 )
             )
@@ -137,13 +137,14 @@ class RegistryImportWizard(models.TransientModel):
                 "state": "preview",
                 "source_url": client.search_url,
                 "page_size": client.page_size,
+                "registry_page_size": pager.registry_size or 0,
                 "received_count": received,
                 "create_count": totals["create"],
                 "update_count": totals["update"],
                 "unchanged_count": totals["unchanged"],
                 "skip_count": totals["skip"],
-                "pages_count": pages,
-                "registry_total": registry_total or 0,
+                "pages_count": pager.pages,
+                "registry_total": pager.total or 0,
                 "skip_summary": "\n".join(
                     f"{labels.get(reason, reason)}: {count}"
                     for reason, count in reasons.most_common()
