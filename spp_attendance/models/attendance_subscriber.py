@@ -1,10 +1,17 @@
+import logging
 from collections import defaultdict
 
+import psycopg2
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.modules.db import FunctionStatus, has_trigram
+from odoo.osv.expression import get_unaccent_wrapper
 from odoo.tools.misc import clean_context
+from odoo.tools.sql import create_index
+
+_logger = logging.getLogger(__name__)
 
 GENDERS = [
     ("male", "Male"),
@@ -14,6 +21,10 @@ GENDERS = [
 ]
 NAME_FIELDS = ("family_name", "given_name", "addl_name")
 PARTNER_CONTACT_FIELDS = ("email", "phone", "mobile")
+#: btree index matching the default ``_order`` (the subscribers list's first page)
+LIST_ORDER_INDEX = "spp_attendance_subscriber_list_order_idx"
+#: GIN trigram index on the contacts' name, where a subscriber's display name lives
+PARTNER_NAME_TRIGRAM_INDEX = "res_partner_name_trigram_idx"
 
 
 class AttendanceSubscriber(models.Model):
@@ -46,6 +57,8 @@ class AttendanceSubscriber(models.Model):
         required=True,
         copy=False,
         tracking=True,
+        # contains-match (ilike) searches; equality uses the unique constraint's index
+        index="trigram",
         help="Unique identifier of the person (e.g. the registry ID); the key "
         "used by the API.",
     )
@@ -96,6 +109,68 @@ class AttendanceSubscriber(models.Model):
             "This contact is already linked to another subscriber.",
         ),
     ]
+
+    def init(self):
+        """Indexes that fields cannot declare (run on install and on every update).
+
+        - ``LIST_ORDER_INDEX``: ``(family_name, given_name, id)``, the default order
+          exactly as the ORM emits it (ascending, default NULLS LAST, the columns'
+          collation), so a list page is an index scan stopping after ``limit`` rows
+          instead of a sort of the whole table;
+        - ``PARTNER_NAME_TRIGRAM_INDEX``: GIN trigram index on ``res_partner.name``
+          (the subscriber's ``name`` is the contact's), on the very expression the
+          ORM's ``ilike`` emits (``unaccent(...)`` only when the server runs with
+          ``--unaccent`` and the function is immutable, as ``index="trigram"``
+          does).
+
+        Trigram indexes need the ``pg_trgm`` extension: Odoo creates it with the
+        databases it creates itself; for a database created otherwise it is
+        created here when possible (a trusted extension: the database's CREATE
+        privilege is enough), before Odoo creates the fields' trigram indexes.
+        """
+        result = super().init()
+        cr = self.env.cr
+        create_index(
+            cr,
+            LIST_ORDER_INDEX,
+            self._table,
+            ['"family_name"', '"given_name"', '"id"'],
+        )
+        registry = self.env.registry
+        if not registry.has_trigram:
+            self._create_trigram_extension()
+        if registry.has_trigram:
+            expression = '"name"'
+            if registry.has_unaccent == FunctionStatus.INDEXABLE:
+                expression = get_unaccent_wrapper(cr)(expression)
+            create_index(
+                cr,
+                PARTNER_NAME_TRIGRAM_INDEX,
+                "res_partner",
+                [f"{expression} gin_trgm_ops"],
+                method="gin",
+            )
+        return result
+
+    @api.model
+    def _create_trigram_extension(self):
+        cr = self.env.cr
+        cr.execute(
+            "SELECT has_database_privilege(current_database(), 'CREATE') "
+            "AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm')"
+        )
+        if cr.fetchone()[0]:
+            try:
+                with cr.savepoint(flush=False):
+                    cr.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+            except psycopg2.Error as exc:
+                _logger.warning("Cannot create the pg_trgm extension: %s", exc)
+            self.env.registry.has_trigram = has_trigram(cr)
+        if not self.env.registry.has_trigram:
+            _logger.warning(
+                "PostgreSQL extension pg_trgm is missing and cannot be created: "
+                "subscriber searches by name or identifier will scan the tables."
+            )
 
     # ------------------------------------------------------------------
     # Names and partner

@@ -3,6 +3,7 @@ from . import (
     test_api_client_credential,
     test_attendance_list,
     test_bearer_auth,
+    test_indexes,
     test_oauth_client_library,
     test_performance,
     test_registry_import,
