@@ -16,7 +16,7 @@ from odoo import http
 from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.http import request
 
-from odoo.addons.spp_oauth.http import body_too_large, require_bearer
+from odoo.addons.spp_oauth.http import AUTH_METHOD, body_too_large
 
 from ..api import openapi, schemas
 from ..api.validation import (
@@ -40,9 +40,24 @@ ROUTE_OPTIONS = {
     "auth": "none",
     "csrf": False,
     "save_session": False,
-    # Checked before Odoo reads the body (see spp_oauth's ir.http _pre_dispatch).
+    # Checked before authentication and before Odoo reads the body (see spp_oauth's
+    # ir.http _authenticate).
     "spp_max_body_size": schemas.MAX_BODY_SIZE,
 }
+
+
+def api_route(operation):
+    """The ``@http.route`` options of an API operation: bearer token with its scope.
+
+    spp_oauth's ``spp_bearer`` auth method answers 401/403 before the controller runs.
+    """
+    return dict(
+        ROUTE_OPTIONS,
+        auth=AUTH_METHOD,
+        spp_client_model=CLIENT_MODEL,
+        spp_audience=AUDIENCE,
+        spp_scope=openapi.route(operation).scope,
+    )
 
 
 def _json(payload, status=200, headers=None):
@@ -50,14 +65,13 @@ def _json(payload, status=200, headers=None):
 
 
 def api_endpoint(operation):
-    """Wrap a handler: bearer auth with the route's scope, size limit, error envelope.
+    """Wrap a handler: size limit, error envelope (the route declares ``api_route``).
 
     The handler receives the route declaration and returns ``(payload, status)``.
     """
     declaration = openapi.route(operation)
 
     def decorator(handler):
-        @require_bearer(CLIENT_MODEL, AUDIENCE, scope=declaration.scope)
         def wrapper(self, *args, **kwargs):
             too_large = body_too_large(schemas.MAX_BODY_SIZE)
             if too_large is not None:
@@ -272,7 +286,7 @@ class AttendanceApi(http.Controller):
 
     # -- writes ----------------------------------------------------------------------
 
-    @http.route("/attendances", methods=["POST"], **ROUTE_OPTIONS)
+    @http.route("/attendances", methods=["POST"], **api_route("submitAttendances"))
     @api_endpoint("submitAttendances")
     def submit_attendances(self, declaration, **_kw):
         query = _query(declaration)
@@ -339,7 +353,7 @@ class AttendanceApi(http.Controller):
             "results": results,
         }, (207 if rejected else 200)
 
-    @http.route("/attendances", methods=["PUT"], **ROUTE_OPTIONS)
+    @http.route("/attendances", methods=["PUT"], **api_route("updateAttendances"))
     @api_endpoint("updateAttendances")
     def update_attendances(self, declaration, **_kw):
         body = _body(declaration)
@@ -392,7 +406,7 @@ class AttendanceApi(http.Controller):
             "results": results,
         }, 200
 
-    @http.route("/attendances", methods=["DELETE"], **ROUTE_OPTIONS)
+    @http.route("/attendances", methods=["DELETE"], **api_route("deleteAttendances"))
     @api_endpoint("deleteAttendances")
     def delete_attendances(self, declaration, **_kw):
         # Upstream accepted (and ignored) a JSON body here; it must still be JSON.
@@ -432,22 +446,32 @@ class AttendanceApi(http.Controller):
 
     # -- reads -----------------------------------------------------------------------
 
-    @http.route("/attendance/types", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route(
+        "/attendance/types", methods=["GET"], **api_route("listAttendanceTypes")
+    )
     @api_endpoint("listAttendanceTypes")
     def attendance_types(self, declaration, **_kw):
         return {"records": _named_records("spp.attendance.type")}, 200
 
-    @http.route("/attendance/locations", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route(
+        "/attendance/locations", methods=["GET"], **api_route("listAttendanceLocations")
+    )
     @api_endpoint("listAttendanceLocations")
     def attendance_locations(self, declaration, **_kw):
         return {"records": _named_records("spp.attendance.location")}, 200
 
-    @http.route("/attendance/<path:person_id>", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route(
+        "/attendance/<path:person_id>",
+        methods=["GET"],
+        **api_route("getPersonAttendance"),
+    )
     @api_endpoint("getPersonAttendance")
     def person_attendance(self, declaration, person_id, **_kw):
         return self._person_history(declaration, person_id)
 
-    @http.route("/attendance", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route(
+        "/attendance", methods=["GET"], **api_route("getPersonAttendanceByQuery")
+    )
     @api_endpoint("getPersonAttendanceByQuery")
     def person_attendance_by_query(self, declaration, **_kw):
         person_id = _query_person_id(declaration)
@@ -472,7 +496,7 @@ class AttendanceApi(http.Controller):
         )
         return payload, 200
 
-    @http.route("/attendances", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route("/attendances", methods=["GET"], **api_route("listAttendances"))
     @api_endpoint("listAttendances")
     def list_attendances(self, declaration, **_kw):
         query = _query(declaration)
@@ -492,7 +516,7 @@ class AttendanceApi(http.Controller):
             ),
         )
 
-    @http.route("/subscribers", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route("/subscribers", methods=["GET"], **api_route("listSubscribers"))
     @api_endpoint("listSubscribers")
     def subscribers(self, declaration, **_kw):
         return _subscriber_page(
@@ -500,12 +524,14 @@ class AttendanceApi(http.Controller):
             lambda Subscriber, **page: Subscriber._api_page(**page),
         )
 
-    @http.route("/subscriber/<path:person_id>", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route(
+        "/subscriber/<path:person_id>", methods=["GET"], **api_route("getSubscriber")
+    )
     @api_endpoint("getSubscriber")
     def subscriber(self, declaration, person_id, **_kw):
         return _find_subscriber(person_id)._api_info(), 200
 
-    @http.route("/subscriber", methods=["GET"], **ROUTE_OPTIONS)
+    @http.route("/subscriber", methods=["GET"], **api_route("getSubscriberByQuery"))
     @api_endpoint("getSubscriberByQuery")
     def subscriber_by_query(self, declaration, **_kw):
         person_id = _query_person_id(declaration)
