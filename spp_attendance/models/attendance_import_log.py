@@ -2,6 +2,8 @@ import json
 import logging
 import time
 import uuid
+import zlib
+from contextlib import contextmanager
 
 import psycopg2
 
@@ -31,6 +33,11 @@ PARAM_DEFAULTS = {
     "timeout": str(dci.DEFAULT_TIMEOUT),
     "sender_id": "",
     "receiver_id": "",
+    # No settings field: system parameters for the administrator who needs
+    # them (see USAGE.md, "Retries").
+    "retries": str(dci.DEFAULT_RETRIES),
+    "backoff_factor": str(dci.DEFAULT_BACKOFF_FACTOR),
+    "retry_after_max": str(dci.DEFAULT_RETRY_AFTER_MAX),
 }
 # At most this many skipped records / errors are kept per import (the counts
 # are always complete): the log stays small whatever the registry's size.
@@ -38,6 +45,9 @@ MAX_ISSUES = 500
 # A cron run stops taking new pages after this many seconds and re-triggers
 # itself, well below the workers' time limit.
 CRON_TIME_BUDGET = 50
+# First key of the PostgreSQL advisory lock a worker holds on a background
+# import while it processes it (the second key is the log's id).
+PROCESSING_LOCK_KEY = zlib.crc32(b"spp.attendance.import.log") & 0x7FFFFFFF
 SKIP_REASON_SELECTION = [
     ("not_object", "Record is not an object"),
     ("missing_identifier", "Missing identifier"),
@@ -550,38 +560,60 @@ class AttendanceImportLog(models.Model):
             if deadline and time.monotonic() > deadline:
                 break
 
-    def _lock_for_processing(self):
-        """Lock the log row, or return False if another worker has it."""
-        self.env.cr.execute(
-            "SELECT id FROM spp_attendance_import_log "
-            "WHERE id = %s AND state = 'running' FOR UPDATE SKIP LOCKED",
-            (self.id,),
-        )
-        return bool(self.env.cr.fetchone())
+    @contextmanager
+    def _processing_lock(self):
+        """Hold the log's processing lock for the block; yields whether it was
+        free (False: another worker is processing this import).
+
+        Why a lock of our own: Odoo's cron runs one job of a scheduled action
+        at a time (the scheduler locks the ``ir_cron`` row in its own cursor
+        for the whole job, across our per-page commits), but "Run Manually"
+        locks that row in the job's own cursor, which our first per-page
+        commit releases: the scheduler can then start the same job again
+        while the manual run goes on. A row lock on the log (``FOR UPDATE``)
+        would not do either: a commit releases it. This is a session-level
+        PostgreSQL advisory lock: it belongs to the cursor's connection and
+        survives commits and rollbacks until it is released here (or the
+        connection closes, if the worker dies). A foreground import needs
+        none: the cron never processes it, and its single transaction holds
+        the log row from its first write to its end.
+        """
+        cr = self.env.cr
+        key = (PROCESSING_LOCK_KEY, self.id)
+        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
+        locked = cr.fetchone()[0]
+        try:
+            yield locked
+        finally:
+            if locked:
+                cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
 
     @api.model
     def _cron_process_imports(self, commit=True, time_budget=CRON_TIME_BUDGET):
         """Scheduled action: process the running background imports.
 
         Each import runs as the user who started it, in that user's company,
-        committing after each page. When the time budget is spent with work
-        left, the job re-triggers itself.
+        committing after each page, under its processing lock
+        (:meth:`_processing_lock`): an import another worker is processing is
+        left to it. When the time budget is spent with work left, the job
+        re-triggers itself.
         """
         deadline = time.monotonic() + time_budget
         logs = self.sudo().search(
             [("state", "=", "running"), ("background", "=", True)], order="id"
         )
         for log in logs:
-            if not log._lock_for_processing():
-                continue
-            log = log.with_user(log.user_id).with_company(log.company_id)
-            try:
-                log._run(commit=commit, deadline=deadline)
-            except Exception as err:  # never leave a log "running"
+            with log._processing_lock() as locked:
+                if not locked:
+                    continue
                 if commit:
-                    self.env.cr.rollback()
-                _logger.exception("Registry import %s crashed", log.id)
-                log.sudo()._fail("crash", str(err), commit)
+                    # a fresh snapshot: the worker that held the lock may
+                    # have moved the import on (or ended it) since the search
+                    self._commit()
+                    self.env.invalidate_all()
+                if log.state != "running":
+                    continue
+                self._run_locked(log, commit, deadline)
             if time.monotonic() > deadline:
                 break
         if self.sudo().search_count(
@@ -592,6 +624,20 @@ class AttendanceImportLog(models.Model):
             )
             if cron:
                 cron._trigger()
+
+    @api.model
+    def _run_locked(self, log, commit, deadline):
+        log = log.with_user(log.user_id).with_company(log.company_id)
+        try:
+            log._run(commit=commit, deadline=deadline)
+        except Exception as err:  # never leave a log "running"
+            if commit:
+                self.env.cr.rollback()
+            _logger.exception("Registry import %s crashed", log.id)
+            log = log.sudo()
+            log.invalidate_recordset()
+            if log.state == "running":  # not cancelled meanwhile
+                log._fail("crash", str(err), commit)
 
     # ------------------------------------------------------------------
     # Buttons

@@ -27,6 +27,14 @@ Faults (``fault``): ``"401"``, ``"403"``, ``"500"``, ``"non_json"``,
 server);
 and ``fail_on_page`` (HTTP 500 for that page only).
 
+``hang_on_page``: holds the answer to that page, like ``"hang"``, and sets
+the ``hanging`` event meanwhile (a test waits on it, not on a clock).
+
+Transient failures, to test the client's retries: ``transient_failures = N``
+answers the next N search requests with ``transient_status`` (503 by default;
+429, 502, 504...) and, when ``retry_after`` is set, a ``Retry-After`` header
+of that value, then serves normally; ``transient_served`` counts them.
+
 Pagination (``population`` and ``pool`` modes), to emulate registries that
 are not this tidy:
 
@@ -157,6 +165,12 @@ class DCIRegistryEmulator:
         self.defect_every = 0
         self.fault = None
         self.fail_on_page = None
+        self.transient_failures = 0
+        self.transient_status = 503
+        self.retry_after = None
+        self.transient_served = 0
+        self.hang_on_page = None
+        self.hanging = threading.Event()
         self._release = threading.Event()
         self.reset_pagination()
         self.token_requests = []
@@ -212,6 +226,12 @@ class DCIRegistryEmulator:
             self.search_requests.clear()
             self.fault = None
             self.fail_on_page = None
+            self.transient_failures = 0
+            self.transient_status = 503
+            self.retry_after = None
+            self.transient_served = 0
+            self.hang_on_page = None
+            self.hanging.clear()
             self.pool = None
         self.release()
         self.reset_pagination()
@@ -389,6 +409,21 @@ class DCIRegistryEmulator:
             "expires_in": "36000",
         }
 
+    def transient_failure(self):
+        """(status, payload, headers) of a transient failure, or None once
+        ``transient_failures`` have been served."""
+        with self._lock:
+            if self.transient_failures <= 0:
+                return None
+            self.transient_failures -= 1
+            self.transient_served += 1
+        headers = {}
+        if self.retry_after is not None:
+            headers["Retry-After"] = str(self.retry_after)
+        status = self.transient_status
+        payload = {"errors": [{"code": f"err.{status}", "message": "try again"}]}
+        return status, payload, headers
+
     def search_response(self, handler, body):
         """(status, payload) where payload is a dict or raw bytes."""
         auth = handler.headers.get("Authorization", "")
@@ -508,6 +543,11 @@ class DCIRegistryEmulator:
                 status_reason_message="page_size and page_number start at 1",
             )
             return 200, envelope
+        if self.hang_on_page and page_number == self.hang_on_page:
+            release = self._release
+            self.hanging.set()
+            release.wait(timeout=600)
+            self.hanging.clear()
         if self.fail_on_page and page_number == self.fail_on_page:
             return 500, {"errors": [{"code": "err.service.unavailable", "message": ""}]}
         records, reported = self.page(page_size, page_number)
@@ -536,7 +576,7 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
 
-    def _send(self, status, payload, content_type="application/json"):
+    def _send(self, status, payload, content_type="application/json", headers=None):
         if isinstance(payload, bytes):
             data = payload
             if payload.lstrip().startswith(b"<"):
@@ -546,8 +586,14 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        try:
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            # the client gave up (its timeout) before the answer: normal here
+            self.close_connection = True
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length") or 0)
@@ -558,14 +604,19 @@ class _Handler(BaseHTTPRequestHandler):
             path = path[len(emulator.prefix) :]
         elif emulator.prefix:
             path = None
+        headers = None
         if path == TOKEN_PATH:
             content_type = self.headers.get("Content-Type", "")
             status, payload = emulator.token_response(self, body, content_type)
         elif path == SEARCH_PATH:
-            status, payload = emulator.search_response(self, body)
+            failure = emulator.transient_failure()
+            if failure:
+                status, payload, headers = failure
+            else:
+                status, payload = emulator.search_response(self, body)
         else:
             status, payload = 404, {"errors": [{"code": "err.request.not_found"}]}
-        self._send(status, payload)
+        self._send(status, payload, headers=headers)
 
 
 def main():

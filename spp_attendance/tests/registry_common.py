@@ -70,6 +70,9 @@ class RegistryImportCase(AttendanceCase):
             timeout=5,
             token_style="form",
             token_path="access_token",
+            # retries without waiting (a string: 0 would remove the parameter)
+            backoff_factor="0",
+            retry_after_max="0",
         )
         cls.set_mapping("dci")
 

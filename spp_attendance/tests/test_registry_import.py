@@ -192,6 +192,60 @@ class TestRegistryImport(RegistryImportCase):
         self.assertEqual(len(transactions), 2, "one per run: preview and import")
         self.assertIn(log.transaction_id, transactions)
 
+    def test_preview_is_bounded_and_says_so(self):
+        self.emulator.population = 250
+        self.set_params(page_size=10)  # 25 pages, above the preview's 20
+        wizard = self.preview(self.manager)
+        self.assertTrue(wizard.partial)
+        self.assertEqual((wizard.preview_max_pages, wizard.pages_count), (20, 20))
+        self.assertEqual((wizard.received_count, wizard.registry_total), (200, 250))
+        self.assertEqual(self.counts(wizard), (200, 0, 0, 0))
+        self.assertTrue(wizard.run_in_background, "the rest is for the import")
+        self.assertEqual(len(self.emulator.search_requests), 20)
+        # the import reads every page
+        wizard.run_in_background = False
+        log = self.import_now(wizard)
+        self.assertEqual(
+            (log.state, log.pages_done, log.created_count), ("done", 25, 250)
+        )
+        # a registry that fits within the limit is previewed exactly
+        self.ICP.set_param(P + "preview_max_pages", "25")
+        wizard = self.preview(self.manager)
+        self.assertFalse(wizard.partial)
+        self.assertEqual((wizard.pages_count, wizard.received_count), (25, 250))
+        self.assertEqual(self.counts(wizard), (0, 0, 250, 0))
+        self.assertFalse(wizard.run_in_background)
+        self.ICP.set_param(P + "preview_max_pages", False)
+        self.emulator.population = 200  # exactly 20 pages: still exact
+        wizard = self.preview(self.manager)
+        self.assertFalse(wizard.partial)
+        self.assertEqual((wizard.pages_count, wizard.received_count), (20, 200))
+
+    @mute_logger(LOG_MODEL)
+    def test_transient_failures_are_retried_by_preview_and_import(self):
+        self.emulator.population = 150
+        self.emulator.transient_failures = 2
+        wizard = self.preview()
+        self.assertEqual(wizard.received_count, 150)
+        self.assertEqual(self.emulator.transient_served, 2)
+        self.emulator.transient_failures = 2
+        log = self.import_now(wizard)
+        self.assertEqual((log.state, log.created_count), ("done", 150))
+        self.assertEqual(self.emulator.transient_served, 4)
+        # beyond the retries, the page fails and can be resumed
+        self.set_params(retries="1")
+        wizard = self.preview()
+        self.emulator.transient_status = 429
+        self.emulator.retry_after = 3600  # capped (retry_after_max is 0 here)
+        self.emulator.transient_failures = 2
+        log = self.import_now(wizard)
+        self.assertEqual((log.state, log.error_code), ("failed", "http_error"))
+        self.assertIn("HTTP 429", log.error_message)
+        log.action_resume()
+        self.assertEqual((log.state, log.unchanged_count), ("done", 150))
+        self.assertEqual(json.loads(log.config_snapshot)["retries"], "1")
+        self.set_params(retries=False)
+
     def test_reimport_updates_without_duplicates(self):
         self.emulator.population = 250
         self.import_now(self.preview())

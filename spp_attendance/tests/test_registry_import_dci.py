@@ -1,10 +1,13 @@
 """The DCI wire format in plain functions, against a real HTTP registry emulator.
 
-No database: ``tools/dci.py`` is plain Python, so these tests call it directly.
+No database: ``tools/dci`` is plain Python, so these tests call it directly.
 """
 
 import json
 import socket
+import time
+
+from urllib3 import HTTPResponse
 
 from odoo.tests import tagged
 from odoo.tests.common import BaseCase
@@ -361,6 +364,7 @@ class TestDciClient(BaseCase):
             "timeout": 5,
             "sender_id": "openspp-test",
             "mapping": DCI,
+            "backoff_factor": 0,  # retries without waiting
             **overrides,
         }
         return dci.RegistryClient(config)
@@ -501,3 +505,76 @@ class TestDciClient(BaseCase):
         self.emulator.replay_last_page = 1
         pages = list(self.client().iter_pages())
         self.assertEqual([len(p.records) for p in pages], [1, 0])
+
+    # -- retries -------------------------------------------------------------
+
+    def test_transient_failures_are_retried(self):
+        for status in (503, 502, 504, 429):
+            with self.subTest(status=status):
+                self.emulator.reset()
+                self.emulator.transient_status = status
+                self.emulator.transient_failures = 2  # the default retries
+                if status == 429:
+                    self.emulator.retry_after = 0
+                pages = list(self.client().iter_pages())
+                self.assertEqual([len(p.records) for p in pages], [100, 100, 50])
+                self.assertEqual(self.emulator.transient_served, 2)
+                # each page reached the registry once
+                self.assertEqual(len(self.emulator.search_requests), 3)
+
+    def test_retries_are_bounded_and_configurable(self):
+        self.emulator.transient_failures = 3
+        error = self.error(self.client())
+        self.assertEqual((error.code, error.status), ("http_5xx", 503))
+        self.assertIn("HTTP 503", error.message)
+        self.assertEqual(self.emulator.transient_served, 3)  # 1 + 2 retries
+        self.assertEqual(self.emulator.search_requests, [])
+        self.emulator.reset()
+        self.emulator.transient_failures = 5
+        error = self.error(self.client(retries=0))
+        self.assertEqual(error.code, "http_5xx")
+        self.assertEqual(self.emulator.transient_served, 1)
+        self.emulator.reset()
+        self.emulator.transient_status = 429
+        self.emulator.transient_failures = 5
+        error = self.error(self.client(retries=1, retry_after_max=0))
+        self.assertEqual((error.code, error.status), ("http_error", 429))
+        self.assertEqual(self.emulator.transient_served, 2)
+
+    def test_http_500_and_timeouts_are_not_retried(self):
+        self.emulator.fault = "500"
+        error = self.error(self.client())
+        self.assertEqual(error.code, "http_5xx")
+        self.assertEqual(len(self.emulator.search_requests), 1)
+        self.emulator.fault = "hang"
+        error = self.error(self.client(timeout=1))
+        self.emulator.release()
+        self.assertEqual(error.code, "timeout")
+        self.assertEqual(len(self.emulator.search_requests), 2)
+
+    def test_retry_after_is_honoured_and_capped(self):
+        self.emulator.transient_status = 429
+        self.emulator.retry_after = 1
+        self.emulator.transient_failures = 1
+        started = time.monotonic()
+        pages = list(self.client(retry_after_max=5).iter_pages())
+        self.assertGreaterEqual(time.monotonic() - started, 1)
+        self.assertEqual(len(pages), 3)
+        # a registry asking for an hour waits the cap (0 here), not an hour
+        policy = dci.retry_policy(retry_after_max=0)
+        for value, expected in (("3600", 0), ("not a date", None)):
+            response = HTTPResponse(body=b"", headers={"Retry-After": value})
+            self.assertEqual(policy.get_retry_after(response), expected)
+        policy = dci.retry_policy(retry_after_max=30).new(total=1)
+        response = HTTPResponse(body=b"", headers={"Retry-After": "3600"})
+        self.assertEqual(policy.get_retry_after(response), 30)
+
+    def test_token_renewed_before_it_expires(self):
+        client = self.client()
+        pages = client.iter_pages()
+        next(pages)
+        self.assertAlmostEqual(client._token_expires_at - time.time(), 36000, delta=60)
+        client._token_expires_at = time.time() + 10  # within the margin
+        self.assertEqual(sum(len(p.records) for p in pages), 150)
+        self.assertEqual(len(self.emulator.token_requests), 2)
+        self.assertEqual(len(self.emulator.search_requests), 3)  # no 401

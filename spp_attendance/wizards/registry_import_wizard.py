@@ -10,14 +10,21 @@ from ..tools import dci
 PREVIEW_ROWS = 200
 # Above this many persons the import is proposed in the background.
 BACKGROUND_THRESHOLD = 2000
+# The preview reads at most this many pages (system parameter
+# PREVIEW_MAX_PAGES_PARAM to change it), so that no web request walks a whole
+# registry: it is exact when the registry fits, a lower bound otherwise.
+PREVIEW_MAX_PAGES = 20
+PREVIEW_MAX_PAGES_PARAM = "spp_attendance.registry_preview_max_pages"
 
 
 class RegistryImportWizard(models.TransientModel):
     """Pull persons from a DCI social registry into attendance subscribers.
 
-    *Preview* fetches every page and reports what would be created, updated,
-    left unchanged and skipped (with the reason per skipped record), writing
-    nothing. *Import* applies it, in this request or in the background, and
+    *Preview* fetches the pages (at most ``PREVIEW_MAX_PAGES``) and reports
+    what would be created, updated, left unchanged and skipped (with the
+    reason per skipped record), writing nothing: exactly what the import will
+    do when the registry fits in those pages, at least that otherwise
+    (``partial``). *Import* applies it, in this request or in the background, and
     keeps the outcome as an import log. Both follow the registry's pagination
     with the same ``tools.dci.Pager``, so they read the same pages.
     """
@@ -46,6 +53,17 @@ class RegistryImportWizard(models.TransientModel):
         readonly=True, help="Persons the registry reported."
     )
     skip_summary = fields.Text(string="Skipped, by Reason", readonly=True)
+    partial = fields.Boolean(
+        string="Partial Preview",
+        readonly=True,
+        help="The preview stopped at its page limit: the registry has more pages, "
+        "which only the import reads. The counts are a lower bound.",
+    )
+    preview_max_pages = fields.Integer(
+        string="Preview Page Limit",
+        readonly=True,
+        help="The most pages a preview reads.",
+    )
     line_ids = fields.One2many(
         "spp.attendance.registry.import.preview.line", "wizard_id", string="Preview"
     )
@@ -96,12 +114,27 @@ class RegistryImportWizard(models.TransientModel):
             "name": _("Import from Registry"),
         }
 
+    @api.model
+    def _preview_max_pages(self):
+        value = (
+            self.env["ir.config_parameter"]
+            .sudo()
+            .get_param(PREVIEW_MAX_PAGES_PARAM, "")
+        )
+        try:
+            return max(1, int(value))
+        except ValueError:
+            return PREVIEW_MAX_PAGES
+
     def action_preview(self):
-        """Dry run over every page; nothing is written but this wizard."""
+        """Dry run over the first pages (every page when the registry has at
+        most ``PREVIEW_MAX_PAGES``); nothing is written but this wizard."""
         self.ensure_one()
         Log = self.env["spp.attendance.import.log"]
         client = Log._registry_client()
         pager = client.pager()
+        max_pages = self._preview_max_pages()
+        partial = False
         known = {}
         totals = Counter()
         reasons = Counter()
@@ -122,6 +155,9 @@ class RegistryImportWizard(models.TransientModel):
                             skipped_rows += 1
                     elif len(rows) < PREVIEW_ROWS:
                         rows.append(self._preview_line(entry, page.number, len(rows)))
+                if not pager.done and pager.pages >= max_pages:
+                    partial = True  # the import will read the rest
+                    break
         except dci.DCIError as err:
             raise UserError(
                 _(
@@ -149,7 +185,9 @@ class RegistryImportWizard(models.TransientModel):
                     f"{labels.get(reason, reason)}: {count}"
                     for reason, count in reasons.most_common()
                 ),
-                "run_in_background": received > BACKGROUND_THRESHOLD,
+                "partial": partial,
+                "preview_max_pages": max_pages,
+                "run_in_background": partial or received > BACKGROUND_THRESHOLD,
                 "line_ids": [fields.Command.create(row) for row in rows],
             }
         )
