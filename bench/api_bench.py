@@ -32,15 +32,12 @@ The summary is printed and written to ``bench/results/api-<date>.md``.
 import argparse
 import contextlib
 import json
-import math
 import os
 import platform
 import random
 import re
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -51,6 +48,10 @@ from pathlib import Path
 
 import psycopg2
 import requests
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+from odoo_process import percentile, start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "BENCH-"
@@ -130,20 +131,8 @@ def loadavg():
         return " ".join(handle.read().split()[:3])
 
 
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def person(number):
     return f"{PREFIX}{number:07d}"
-
-
-def percentile(values, fraction):
-    """Nearest-rank percentile of a non-empty list."""
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 def machine_info():
@@ -429,59 +418,18 @@ def check_loaded(db):
 # ---------------------------------------------------------------------------------
 
 
-class OdooServer:
-    def __init__(self, odoo_bin, config, dbname, logfile, extra):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.logfile = logfile
-        command = [
-            odoo_bin,
-            "-c",
-            config,
-            "-d",
-            dbname,
-            f"--db-filter=^{re.escape(dbname)}$",
-            "--http-interface=127.0.0.1",
-            f"--http-port={self.port}",
-            f"--gevent-port={free_port()}",
-            "--max-cron-threads=0",
-            "--limit-time-real=900",
-            "--limit-time-cpu=600",
-            f"--logfile={logfile}",
-            *extra,
-        ]
-        Path(logfile).unlink(missing_ok=True)
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-    def wait_ready(self, seconds=180):
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                break
-            with contextlib.suppress(requests.RequestException):
-                response = requests.get(self.url + "/api/openapi.json", timeout=10)
-                if response.status_code == 200:
-                    return
-            time.sleep(0.5)
-        self.stop()
-        raise RuntimeError(f"the Odoo server did not start; see {self.logfile}")
-
-    def stop(self):
-        if self.process.poll() is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=30)
+def start_bench_server(args, log_name, extra_args):
+    """An Odoo server on the bench database (tests/odoo_process.start_server), with
+    limits above the largest bench request."""
+    log_file = str(Path(args.run_dir) / log_name)
+    Path(log_file).unlink(missing_ok=True)
+    return start_server(
+        args.odoo_bin,
+        args.config,
+        args.database,
+        log_file,
+        extra_args=["--limit-time-real=900", "--limit-time-cpu=600", *extra_args],
+    )
 
 
 def get_token(url, fixtures):
@@ -616,7 +564,7 @@ QUERY = re.compile(r"odoo\.sql_db: \[[\d.]+ ms\] query: \s*(\w+)", re.S)
 
 def count_queries(server, token, req, timeout=30):
     """Send one request and count its SQL queries in the server's debug_sql log."""
-    log_path = Path(server.logfile)
+    log_path = Path(server.log_file)
     offset = log_path.stat().st_size
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
     response = requests.request(
@@ -956,15 +904,12 @@ def main():
     servers = []
     phases, probes, top = [], [], []
     try:
-        server = OdooServer(
-            args.odoo_bin,
-            args.config,
-            args.database,
-            str(Path(args.run_dir) / "api-bench-server.log"),
+        server = start_bench_server(
+            args,
+            "api-bench-server.log",
             [f"--workers={args.workers}", "--log-level=warn"],
         )
         servers.append(server)
-        server.wait_ready()
         token = get_token(server.url, fixtures)
         log(f"server {server.url} ({args.workers} workers) ready")
         # a few requests so that every worker has loaded its registry
@@ -1091,15 +1036,10 @@ def main():
         server.stop()
 
         log("counting SQL queries per request (single-process server, debug_sql)")
-        server = OdooServer(
-            args.odoo_bin,
-            args.config,
-            args.database,
-            str(Path(args.run_dir) / "api-bench-sql.log"),
-            ["--workers=0", "--log-level=debug_sql"],
+        server = start_bench_server(
+            args, "api-bench-sql.log", ["--workers=0", "--log-level=debug_sql"]
         )
         servers.append(server)
-        server.wait_ready()
         token = get_token(server.url, fixtures)
         heavy = rng.randint(1, args.subscribers)
         query_probes(

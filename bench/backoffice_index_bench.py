@@ -273,10 +273,15 @@ def run(args):
             (
                 'subscribers search box "Fam01234" (web_search_read)',
                 lambda: Subscriber.web_search_read(
-                    SEARCH_BOX("Fam01234"), SUBSCRIBER_SPEC, limit=80, count_limit=10001
+                    search_box(Subscriber, "Fam01234"),
+                    SUBSCRIBER_SPEC,
+                    limit=80,
+                    count_limit=10001,
                 ),
                 lambda: Subscriber._search(
-                    SEARCH_BOX("Fam01234"), limit=80, order=Subscriber._order
+                    search_box(Subscriber, "Fam01234"),
+                    limit=80,
+                    order=Subscriber._order,
                 ).select(),
             ),
             (
@@ -361,17 +366,16 @@ SELECT s.id FROM spp_attendance_subscriber s
 """
 
 
-def SEARCH_BOX(value):
-    """The subscribers search view's "Name" field filter."""
-    return [
-        "|",
-        "|",
-        "|",
-        ("name", "ilike", value),
-        ("family_name", "ilike", value),
-        ("given_name", "ilike", value),
-        ("addl_name", "ilike", value),
-    ]
+def search_box(model, value):
+    """The domain of the subscribers search view's "Name" field for ``value``, read
+    from the view itself (its ``filter_domain``), so the bench follows the view."""
+    from lxml import etree
+
+    from odoo.tools.safe_eval import safe_eval
+
+    arch = model.get_views([(False, "search")])["views"]["search"]["arch"]
+    node = etree.fromstring(arch).xpath("//field[@name='name']")[0]
+    return safe_eval(node.get("filter_domain"), {"self": value})
 
 
 def LAST_30(today):

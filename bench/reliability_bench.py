@@ -41,6 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from odoo_process import (  # noqa: E402
     make_api_client,
     make_subscribers,
+    percentile,
     start_server,
     submission,
 )
@@ -66,14 +67,6 @@ class Auth:
             if self.headers is stale:
                 self.headers = self.server.bearer(self.client)
         return self.headers
-
-
-def percentile(values, fraction):
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(fraction * (len(ordered) - 1))))
-    return ordered[index]
 
 
 class Cards:

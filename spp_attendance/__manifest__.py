@@ -10,7 +10,9 @@
     "license": "LGPL-3",
     "development_status": "Beta",
     "depends": ["base", "mail", "spp_oauth"],
-    "external_dependencies": {"python": ["jsonschema", "requests"]},
+    "external_dependencies": {
+        "python": ["jsonschema", "oauthlib", "requests", "urllib3"]
+    },
     "data": [
         "security/security.xml",
         "security/ir.model.access.csv",
@@ -18,6 +20,7 @@
         "views/attendance_type_views.xml",
         "views/attendance_location_views.xml",
         "views/attendance_list_views.xml",
+        "views/attendance_daily_summary_views.xml",
         "views/attendance_subscriber_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",

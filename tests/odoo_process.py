@@ -14,6 +14,7 @@ Plain Python (no pytest, no Odoo import), so that ``bench/`` scripts reuse it:
 import configparser
 import contextlib
 import json
+import math
 import os
 import signal
 import socket
@@ -28,9 +29,19 @@ import requests
 
 
 def free_port():
+    """A TCP port on 127.0.0.1 that nothing listens on."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile (the smallest value with at least ``fraction`` of the
+    values at or below it) of a list; ``nan`` for an empty one."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
 class OdooServer:

@@ -3,6 +3,7 @@ from . import attendance_type
 from . import attendance_location
 from . import attendance_subscriber
 from . import attendance_list
+from . import attendance_daily_summary
 from . import attendance_api_client_credential
 from . import attendance_show_credential_wizard
 from . import attendance_import_log

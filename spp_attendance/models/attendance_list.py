@@ -507,6 +507,8 @@ class AttendanceList(models.Model):
                         new_value,
                     )
                 )
+                # Read here: releasing the savepoint resets the cursor's rowcount.
+                count = cr.rowcount
         except psycopg2.errors.UniqueViolation as exc:
             raise UserError(
                 _(
@@ -514,7 +516,11 @@ class AttendanceList(models.Model):
                     "settings were being applied. Please try again."
                 )
             ) from exc
-        count = cr.rowcount
+        if count:
+            # The planner's statistics on duplicate_key are stale after a mass
+            # update (e.g. all NULL before): the lookup of every write would be
+            # planned as a full index scan until autovacuum analyzes the table.
+            cr.execute("ANALYZE spp_attendance_list (duplicate_key)")
         self.invalidate_model(["duplicate_key"])
         _logger.info(
             "Attendance uniqueness set to (%s): %s duplicate keys updated",

@@ -7,7 +7,8 @@ from markupsafe import Markup
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.modules.db import FunctionStatus, has_trigram
-from odoo.osv.expression import get_unaccent_wrapper
+from odoo.osv.expression import NEGATIVE_TERM_OPERATORS, get_unaccent_wrapper
+from odoo.tools import SQL
 from odoo.tools.misc import clean_context
 from odoo.tools.sql import create_index
 
@@ -171,6 +172,26 @@ class AttendanceSubscriber(models.Model):
                 "PostgreSQL extension pg_trgm is missing and cannot be created: "
                 "subscriber searches by name or identifier will scan the tables."
             )
+
+    @api.model
+    def _name_search(self, name, domain=None, operator="ilike", limit=None, order=None):
+        """Search by name or identifier as a UNION of two index-served searches.
+
+        The default ``name ILIKE x OR person_identifier ILIKE x`` spans the
+        contact and the subscriber tables: PostgreSQL must join and filter every
+        row whatever the indexes (80 ms at 100,000 subscribers). Each half alone
+        is served by its trigram index, so the ids of both are united first.
+        """
+        if not name or operator in NEGATIVE_TERM_OPERATORS:
+            return super()._name_search(name, domain, operator, limit, order)
+        matching = SQL(
+            "(%s UNION %s)",
+            self._search([("name", operator, name)]).subselect(),
+            self._search([("person_identifier", operator, name)]).subselect(),
+        )
+        return self._search(
+            [*(domain or []), ("id", "in", matching)], limit=limit, order=order
+        )
 
     # ------------------------------------------------------------------
     # Names and partner

@@ -270,6 +270,27 @@ class TestSubmit(ApiCase):
         self.assertEqual(body["results"][0]["reason"], "uuid_conflict")
         self.assertEqual(len(self.stored()), 1)
 
+    def test_invalid_uuid_is_rejected_with_its_reason(self):
+        """A uuid that is not an RFC 4122 UUID: that card is rejected with reason
+        ``invalid_uuid`` naming where it is; with ``atomic=false`` the others are
+        stored."""
+        good = self.card("2024-10-22 08:30:00", uuid=str(uuid.uuid4()))
+        bad = self.card("2024-10-23 08:30:00", uuid="not-a-uuid")
+        before = self.Attendance.search_count([])
+        response = self.submit(
+            [{"person_id": "PID-API-1", "time_card": [good, bad]}],
+            query="?atomic=false",
+        )
+        self.assertEqual(response.status_code, 207, response.text)
+        created, rejected = response.json()["results"]
+        self.assertEqual(created["status"], "created")
+        self.assertEqual(
+            (rejected["status"], rejected["reason"]), ("rejected", "invalid_uuid")
+        )
+        self.assertIn("records/0/time_card/1", rejected["message"])
+        self.assertIn("uuid", rejected["message"])
+        self.assertEqual(self.Attendance.search_count([]), before + 1)
+
     def test_same_uuid_twice_in_one_request(self):
         card_uuid = str(uuid.uuid4())
         card = self.card(uuid=card_uuid)
@@ -981,5 +1002,11 @@ class TestOpenApi(ApiCase):
         for route in ROUTES:
             path = route.path.replace("{person_id}", "X")
             with self.subTest(route=f"{route.method} {path}"):
-                rule, _args = adapter.match(path, method=route.method.upper())
-                self.assertTrue(rule)
+                rule, _args = adapter.match(
+                    path, method=route.method.upper(), return_rule=True
+                )
+                # The route itself, not another that happens to match the path
+                # (``/attendance/<path:person_id>`` matches /attendance/types too).
+                self.assertEqual(
+                    rule.rule, route.path.replace("{person_id}", "<path:person_id>")
+                )

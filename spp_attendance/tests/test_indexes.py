@@ -199,3 +199,38 @@ class TestSubscriberIndexes(TransactionCase):
         self.assertEqual(
             self.Subscriber.search(domain).mapped("family_name"), ["Tfam01234"]
         )
+
+    def test_name_search_plan(self):
+        """``name_search`` (many2one fields, the search box) by name or identifier:
+        both trigram indexes serve it, and it finds either kind of match."""
+        query = self.Subscriber._name_search("fam01234", limit=8)
+        plan = self._assert_uses_index(
+            query, PARTNER_NAME_TRIGRAM_INDEX, ("Bitmap Index Scan",)
+        )
+        self._assert_uses_index(query, IDENTIFIER_TRIGRAM_INDEX, ("Bitmap Index Scan",))
+        self.assertNotIn(
+            "Seq Scan",
+            [
+                node["Node Type"]
+                for node in _plan_nodes(plan)
+                if node.get("Relation Name")
+                in ("res_partner", "spp_attendance_subscriber")
+            ],
+            plan,
+        )
+        by_name = self.Subscriber.name_search("fam01234")
+        self.assertEqual([name for _id, name in by_name], ["Tfam01234, Grace"])
+        by_identifier = self.Subscriber.name_search("idx-004321")
+        self.assertEqual(len(by_identifier), 1)
+        self.assertEqual(
+            self.Subscriber.browse(by_identifier[0][0]).person_identifier,
+            "TIDX-004321",
+        )
+        # a domain still applies, and negative operators keep Odoo's behaviour
+        self.assertFalse(
+            self.Subscriber.name_search("fam01234", args=[("given_name", "=", "Kofi")])
+        )
+        self.assertEqual(
+            len(self.Subscriber.name_search("TIDX-", operator="not ilike", limit=None)),
+            self.Subscriber.search_count([("person_identifier", "not ilike", "TIDX-")]),
+        )

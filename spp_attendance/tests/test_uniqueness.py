@@ -278,3 +278,49 @@ class TestUniqueness(AttendanceCase):
             ),
             500,
         )
+
+    def test_recompute_reports_its_count_and_refreshes_statistics(self):
+        """The count (returned and logged) is the number of keys changed, and the
+        planner's
+        statistics on the keys are refreshed at once (not when autovacuum comes)."""
+        Attendance = self.Attendance.sudo()
+        ICP = self.ICP.with_context(spp_attendance_defer_uniqueness=True)
+
+        def apply(*flags):
+            for name, param in UNIQUE_PARAMS.items():
+                ICP.set_param(param, "True" if name in flags else False)
+            # the count returned is the one logged
+            count = Attendance._apply_uniqueness_settings()
+            self.cr.execute(
+                "SELECT null_frac FROM pg_stats WHERE tablename = "
+                "'spp_attendance_list' AND attname = 'duplicate_key'"
+            )
+            return count, self.cr.fetchone()
+
+        subscribers = self.Subscriber.create(
+            [
+                {"person_identifier": "STATS-%s" % i, "family_name": "Stats"}
+                for i in range(20)
+            ]
+        )
+        self.Attendance.create(
+            [
+                {
+                    "subscriber_id": subscriber.id,
+                    "attendance_date": "2024-02-%02d" % day,
+                }
+                for subscriber in subscribers
+                for day in range(1, 6)
+            ]
+        )
+        active = Attendance.search_count([])
+        self.assertEqual(active, 100)
+        apply("date")
+        count, stats = apply()
+        self.assertEqual(count, active, "every active record lost its key")
+        self.assertEqual(stats, (1.0,), "statistics see the keys all empty")
+        count, stats = apply("date")
+        self.assertEqual(count, active)
+        self.assertLess(stats[0], 1.0, "statistics see the keys")
+        count, _stats = apply("date")
+        self.assertEqual(count, 0, "nothing changed, nothing counted")
