@@ -22,6 +22,8 @@
         "views/attendance_list_views.xml",
         "views/attendance_daily_summary_views.xml",
         "views/attendance_subscriber_views.xml",
+        "views/attendance_participation_views.xml",
+        "wizards/attendance_participation_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
         "security/attendance_api_client_credential_security.xml",

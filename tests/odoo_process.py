@@ -44,6 +44,11 @@ def percentile(values, fraction):
     return ordered[max(0, math.ceil(fraction * len(ordered)) - 1)]
 
 
+#: Client-side timeout of one HTTP exchange with the test server. It only turns a
+#: hang into a failure: a loaded or slow machine makes requests slower, never wrong.
+HTTP_TIMEOUT = 300
+
+
 class OdooServer:
     def __init__(self, url, db, process, log_file=None, workers=0, conf=None):
         self.url = url
@@ -61,15 +66,15 @@ class OdooServer:
     # -- HTTP ------------------------------------------------------------------------
 
     def get(self, path, **kwargs):
-        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.get(self.url + path, **kwargs)
 
     def post(self, path, **kwargs):
-        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.post(self.url + path, **kwargs)
 
     def request(self, method, path, **kwargs):
-        kwargs.setdefault("timeout", 30)
+        kwargs.setdefault("timeout", HTTP_TIMEOUT)
         return requests.request(method, self.url + path, **kwargs)
 
     def session(self, login="admin", password="admin"):
@@ -81,7 +86,7 @@ class OdooServer:
                 "jsonrpc": "2.0",
                 "params": {"db": self.db, "login": login, "password": password},
             },
-            timeout=30,
+            timeout=HTTP_TIMEOUT,
         ).json()
         assert response.get("result", {}).get("uid"), response
         return session
@@ -103,7 +108,7 @@ class OdooServer:
                     "kwargs": kwargs,
                 },
             },
-            timeout=120,
+            timeout=HTTP_TIMEOUT,
         ).json()
         return response.get("result"), response.get("error")
 
@@ -152,7 +157,7 @@ class OdooServer:
                 workers.append(child)
         return workers
 
-    def wait_for_workers(self, count=None, timeout=120):
+    def wait_for_workers(self, count=None, timeout=HTTP_TIMEOUT):
         count = count or self.workers
         wait_until(
             lambda: len(self.worker_processes()) >= count,
@@ -273,7 +278,7 @@ def server_from_environment(log_name, workers=0, db_variable="SPP_WORKERS_DB"):
 # -- synchronisation on states ---------------------------------------------------------
 
 
-def wait_until(condition, what, timeout=120, interval=0.05):
+def wait_until(condition, what, timeout=HTTP_TIMEOUT, interval=0.05):
     """Poll ``condition()`` until it returns a true value, and return that value.
 
     The tests synchronise on observable states (rows, locks, processes); the timeout
@@ -354,7 +359,7 @@ class PgProbe:
             (self.db, self.pid),
         )
 
-    def wait_for_waiters(self, count=1, timeout=120):
+    def wait_for_waiters(self, count=1, timeout=HTTP_TIMEOUT):
         """Wait until ``count`` backends wait for the probe's locks; return them."""
         return wait_until(
             lambda: (rows := self.waiting_backends()) and len(rows) >= count and rows,
@@ -362,7 +367,7 @@ class PgProbe:
             timeout,
         )
 
-    def wait_transaction_ended(self, backend_pid, timeout=120):
+    def wait_transaction_ended(self, backend_pid, timeout=HTTP_TIMEOUT):
         """Wait until a backend has no transaction open (or has exited)."""
         wait_until(
             lambda: not self._activity(
@@ -374,7 +379,7 @@ class PgProbe:
             timeout,
         )
 
-    def wait_backend_gone(self, backend_pid, timeout=120):
+    def wait_backend_gone(self, backend_pid, timeout=HTTP_TIMEOUT):
         wait_until(
             lambda: not self._activity(
                 "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (backend_pid,)
@@ -436,7 +441,14 @@ def submission(records, submitted_by="reliability-suite"):
 
 
 def raw_http(
-    port, method, path, body=b"", headers=None, read=True, timeout=120, on_sent=None
+    port,
+    method,
+    path,
+    body=b"",
+    headers=None,
+    read=True,
+    timeout=HTTP_TIMEOUT,
+    on_sent=None,
 ):
     """Send one HTTP/1.1 request over a raw socket.
 

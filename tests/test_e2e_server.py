@@ -11,7 +11,7 @@ def test_admin_opens_every_menu_of_the_attendance_app(odoo_server):
     """What the web client does when the admin opens the app: load the menus, then
     each menu's action, then the first page of its list."""
     session = odoo_server.admin_session()
-    response = session.get(odoo_server.url + "/web/webclient/load_menus/1", timeout=60)
+    response = session.get(odoo_server.url + "/web/webclient/load_menus/1", timeout=300)
     assert response.status_code == 200, response.text[:300]
     menus = response.json()
     app = next(
@@ -33,7 +33,7 @@ def test_admin_opens_every_menu_of_the_attendance_app(odoo_server):
         action = session.post(
             odoo_server.url + "/web/action/load",
             json={"jsonrpc": "2.0", "params": {"action_id": menu["actionID"]}},
-            timeout=60,
+            timeout=300,
         ).json()
         assert "error" not in action, (menu["name"], action.get("error"))
         action = action["result"]

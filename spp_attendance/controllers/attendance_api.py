@@ -1,9 +1,13 @@
 """The attendance REST API (upstream OpenSPP 17.0 routes, JSON keys and messages).
 
-Controllers only parse, authenticate, call one model method and shape the response;
-the rules (duplicates, idempotency, time zones, company isolation) live in the
-models. Request bodies and query strings are validated against the declarations in
+Controllers only parse, authenticate (the ``spp_bearer`` auth method), call one
+service of ``spp_attendance.services`` and shape the response; the rules (duplicates,
+idempotency, time zones, company isolation) live in the services and the models.
+Request bodies and query strings are validated against the declarations in
 ``spp_attendance.api`` (the same ones the served OpenAPI document is built from).
+The services raise typed errors; :data:`STATUS_BY_ERROR` maps each type to a status
+(never the message). Cursors are encoded here: they are the HTTP representation of
+the keyset positions the services return and accept.
 """
 
 import base64
@@ -30,11 +34,53 @@ from ..api.validation import (
     parse_query,
 )
 from ..api.validation import validate as validate_schema
+from ..services import (
+    ArchiveService,
+    HistoryService,
+    SubmitService,
+    SubscriberService,
+    UpdateService,
+)
+from ..services.exceptions import (
+    BatchRejected,
+    DuplicateRecord,
+    Invalid,
+    NotFound,
+    ServiceError,
+    UuidConflict,
+)
+from ..services.results import Card, Change
 
 _logger = logging.getLogger(__name__)
 
 CLIENT_MODEL = "spp.attendance.api.client.credential"
 AUDIENCE = "spp_attendance"
+#: Status of a service error, by type (first match; subclasses before bases).
+STATUS_BY_ERROR = (
+    (NotFound, 404),
+    (UuidConflict, 409),
+    (Invalid, 400),
+    (ServiceError, 400),
+)
+
+
+def error_status(exc):
+    return next(status for cls, status in STATUS_BY_ERROR if isinstance(exc, cls))
+
+
+def submit_status(errors):
+    """An atomic POST refused: 409 when only uuids conflict, else 400 (an unknown
+    person in a body is a bad request, a duplicate too: upstream's contract)."""
+    return 409 if all(isinstance(e, UuidConflict) for e in errors) else 400
+
+
+def update_status(errors):
+    """A PUT refused: 409 for a duplicate, 404 when only ids are unknown, else 400."""
+    if any(isinstance(e, DuplicateRecord) for e in errors):
+        return 409
+    return 404 if all(isinstance(e, NotFound) for e in errors) else 400
+
+
 ROUTE_OPTIONS = {
     "type": "http",
     "auth": "none",
@@ -81,6 +127,13 @@ def api_endpoint(operation):
             except ApiError as exc:
                 request.env.cr.rollback()
                 return _json(exc.to_dict(), exc.status, exc.headers)
+            except ServiceError as exc:
+                request.env.cr.rollback()
+                status = error_status(exc)
+                details = (
+                    [detail(exc.field, exc.reason, exc.detail)] if exc.field else []
+                )
+                return _json(ApiError(status, exc.message, details).to_dict(), status)
             except AccessError as exc:
                 request.env.cr.rollback()
                 return _json(ApiError(403, str(exc)).to_dict(), 403)
@@ -142,36 +195,17 @@ def _filters(query):
             "from_date must be less than or equal to to_date.",
             [detail("query/from_date", "range", "from_date is after to_date.")],
         )
-    env = _api_env()
-    type_id = query.get("attendance_type") or None
-    location_id = query.get("attendance_location") or None
-    for model, value, name, label in (
-        ("spp.attendance.type", type_id, "attendance_type", "Attendance Type"),
-        (
-            "spp.attendance.location",
-            location_id,
-            "attendance_location",
-            "Attendance Location",
-        ),
-    ):
-        if value and not env[model].browse(value).exists():
-            raise ApiError(
-                400,
-                f"{label} {value} does not exist.",
-                [
-                    detail(
-                        f"query/{name}", "not_found", f"{label} {value} does not exist."
-                    )
-                ],
-            )
-    category = query.get("attendance_category")
-    return {
-        "date_from": query.get("from_date"),
-        "date_to": query.get("to_date"),
-        "type_ids": [type_id] if type_id else None,
-        "location_ids": [location_id] if location_id else None,
-        "category": category.lower() if category else None,
-    }
+    try:
+        return HistoryService(_api_env()).filters(
+            date_from=query.get("from_date"),
+            date_to=query.get("to_date"),
+            type_id=query.get("attendance_type") or None,
+            location_id=query.get("attendance_location") or None,
+            category=query.get("attendance_category"),
+        )
+    except ServiceError as exc:
+        exc.field = f"query/{exc.field}"
+        raise
 
 
 def encode_cursor(values):
@@ -203,21 +237,19 @@ def _named_records(model):
     ]
 
 
-def _find_subscriber(person_id):
+def _valid_person_id(person_id):
+    """A path or query ``person_id``, refused when it contains NUL characters."""
     if "\x00" in person_id:
         raise ApiError(
             400,
             "person_id must not contain NUL characters.",
             [detail("person_id", "format", "NUL characters are not allowed.")],
         )
-    subscriber = _api_env()["spp.attendance.subscriber"]._api_find(person_id)
-    if not subscriber:
-        raise ApiError(
-            404,
-            f"PersonID {person_id} does not exist.",
-            [detail("person_id", "not_found", f"PersonID {person_id} does not exist.")],
-        )
-    return subscriber
+    return person_id
+
+
+def _find_subscriber(person_id):
+    return SubscriberService(_api_env()).find(_valid_person_id(person_id))
 
 
 def _query_person_id(declaration):
@@ -235,7 +267,8 @@ def _query_person_id(declaration):
 def _subscriber_page(query, fetch):
     """A page of subscribers by ``page`` or by ``cursor``/``last_id`` (ids ascending).
 
-    ``fetch(Subscriber, offset=, limit=, after_id=)`` returns the model's page dict.
+    ``fetch(offset=, limit=, after_id=)`` returns the service's ``Page`` (whose
+    ``last`` is the last subscriber id).
     """
     page, limit = query["page"], query["limit"]
     after_id = query["last_id"]
@@ -252,18 +285,21 @@ def _subscriber_page(query, fetch):
                 ],
             )
     result = fetch(
-        _api_env()["spp.attendance.subscriber"],
         offset=0 if after_id is not None else (page - 1) * limit,
         limit=limit,
         after_id=after_id,
     )
     return {
-        "records": result["records"],
-        "pagination": _pagination(page, limit, result["total"]),
-        "next_cursor": encode_cursor({"s": result["last_id"]})
-        if result["has_more"]
-        else None,
+        "records": result.records,
+        "pagination": _pagination(page, limit, result.total),
+        "next_cursor": encode_cursor({"s": result.last}) if result.has_more else None,
     }, 200
+
+
+def _card_result(result, cards):
+    """A card's result as JSON, with the card's place in the request."""
+    result.path = cards[result.index].path
+    return result.to_dict()
 
 
 def _pagination(page, limit, total):
@@ -299,21 +335,17 @@ class AttendanceApi(http.Controller):
             for j, card in enumerate(record["time_card"]):
                 path = f"records/{i}/time_card/{j}"
                 cards.append(
-                    {
-                        "path": path,
-                        "person_id": person_id,
-                        "moment": parse_datetime(
-                            card["date_time"], f"{path}/date_time"
-                        ),
-                        "type_id": parse_optional_id(card.get("attendance_type")),
-                        "location_id": parse_optional_id(
-                            card.get("attendance_location")
-                        ),
-                        "category": normalize_category(card.get("attendance_category")),
-                        "description": card.get("attendance_description") or False,
-                        "url": (card.get("attendance_external_url") or "").strip(),
-                        "uuid": card.get("uuid") or None,
-                    }
+                    Card(
+                        path=path,
+                        person_id=person_id,
+                        moment=parse_datetime(card["date_time"], f"{path}/date_time"),
+                        type_id=parse_optional_id(card.get("attendance_type")),
+                        location_id=parse_optional_id(card.get("attendance_location")),
+                        category=normalize_category(card.get("attendance_category")),
+                        description=card.get("attendance_description") or False,
+                        url=(card.get("attendance_external_url") or "").strip(),
+                        uuid=card.get("uuid") or None,
+                    )
                 )
         if len(cards) > schemas.MAX_BATCH:
             raise ApiError(
@@ -321,36 +353,29 @@ class AttendanceApi(http.Controller):
                 f"At most {schemas.MAX_BATCH} time cards can be sent at once.",
                 [detail("records", "too_long", "Split the request.")],
             )
-        results = _api_env()["spp.attendance.list"]._api_submit(
-            cards,
-            _submission(body),
-            client=_client(),
-            ignore_unique=ignore_unique,
-            atomic=atomic,
-        )
-        for card, result in zip(cards, results, strict=True):
-            result["path"] = card["path"]
-        rejected = [r for r in results if r["status"] == "rejected"]
-        if rejected and atomic:
-            reasons = {r["reason"] for r in rejected} - {"not_stored"}
-            status = 409 if reasons == {"uuid_conflict"} else 400
-            first = next(r for r in rejected if r["reason"] != "not_stored")
+        try:
+            results = SubmitService(_api_env()).submit(
+                cards,
+                _submission(body),
+                client=_client(),
+                ignore_unique=ignore_unique,
+                atomic=atomic,
+            )
+        except BatchRejected as exc:
+            status = submit_status(exc.errors)
             error = ApiError(
                 status,
-                first["message"],
-                [
-                    detail(r["path"], r["reason"], r["message"])
-                    for r in rejected
-                    if r["reason"] != "not_stored"
-                ],
+                exc.message,
+                [detail(e.field, e.reason, e.message) for e in exc.errors],
             ).to_dict()
-            error["results"] = results
+            error["results"] = [_card_result(r, cards) for r in exc.results]
             return error, status
-        person_ids = list(dict.fromkeys(card["person_id"] for card in cards))
+        rejected = any(r.status == "rejected" for r in results)
+        person_ids = list(dict.fromkeys(card.person_id for card in cards))
         return {
             "message": "Attendance list created successfully.",
             "person_ids": person_ids,
-            "results": results,
+            "results": [_card_result(r, cards) for r in results],
         }, (207 if rejected else 200)
 
     @http.route("/attendances", methods=["PUT"], **api_route("updateAttendances"))
@@ -361,7 +386,7 @@ class AttendanceApi(http.Controller):
         for i, record in enumerate(body["records"]):
             card = record["time_card"]
             path = f"records/{i}/time_card"
-            change = {"id": record["id"], "path": path}
+            change = Change(id=record["id"], path=path)
             if "date_time" in card:
                 if card["date_time"] is None:
                     raise ApiError(
@@ -369,41 +394,44 @@ class AttendanceApi(http.Controller):
                         f"{path}/date_time must not be null.",
                         [detail(f"{path}/date_time", "type", "date_time is required.")],
                     )
-                change["moment"] = parse_datetime(
+                change.values["moment"] = parse_datetime(
                     card["date_time"], f"{path}/date_time"
                 )
             if "attendance_type" in card:
-                change["type_id"] = parse_optional_id(card["attendance_type"])
+                change.values["type_id"] = parse_optional_id(card["attendance_type"])
             if "attendance_location" in card:
-                change["location_id"] = parse_optional_id(card["attendance_location"])
+                change.values["location_id"] = parse_optional_id(
+                    card["attendance_location"]
+                )
             if "attendance_category" in card:
-                change["category"] = normalize_category(card["attendance_category"])
+                change.values["category"] = normalize_category(
+                    card["attendance_category"]
+                )
             if "attendance_description" in card:
-                change["description"] = card["attendance_description"] or False
+                change.values["description"] = card["attendance_description"] or False
             if "attendance_external_url" in card:
-                change["url"] = (card["attendance_external_url"] or "").strip()
+                change.values["url"] = (card["attendance_external_url"] or "").strip()
             changes.append(change)
-        ok, results = _api_env()["spp.attendance.list"]._api_update(
-            changes, _submission(body), client=_client()
-        )
-        if not ok:
-            rejected = [r for r in results if r["status"] == "rejected"]
-            status = 404 if {r["reason"] for r in rejected} == {"not_found"} else 400
-            if any(r["reason"] == "duplicate" for r in rejected):
-                status = 409
+        try:
+            results = UpdateService(_api_env()).update(
+                changes, _submission(body), client=_client()
+            )
+        except BatchRejected as exc:
+            status = update_status(exc.errors)
             error = ApiError(
                 status,
-                rejected[0]["message"],
+                exc.message,
                 [
-                    detail(f"records/{r['index']}", r["reason"], r["message"])
-                    for r in rejected
+                    detail(f"records/{r.index}", r.reason, r.message)
+                    for r in exc.results
+                    if r.status == "rejected"
                 ],
             ).to_dict()
-            error["results"] = results
+            error["results"] = [r.to_dict() for r in exc.results]
             return error, status
         return {
             "message": "Attendance list updated successfully.",
-            "results": results,
+            "results": [r.to_dict() for r in results],
         }, 200
 
     @http.route("/attendances", methods=["DELETE"], **api_route("deleteAttendances"))
@@ -429,9 +457,8 @@ class AttendanceApi(http.Controller):
                 [detail("query/ids", "too_long", "Too many ids.")],
             )
         ids = list(dict.fromkeys(int(part) for part in raw_ids))
-        archived, missing = _api_env()["spp.attendance.list"]._api_archive(
-            ids, client=_client()
-        )
+        result = ArchiveService(_api_env()).archive(ids, client=_client())
+        archived, missing = result.archived_ids, result.missing_ids
         if not archived:
             raise ApiError(
                 404,
@@ -485,14 +512,14 @@ class AttendanceApi(http.Controller):
         after = None
         if query["cursor"]:
             after = decode_cursor(query["cursor"], ("t", "i"))
-        result = subscriber._api_history(
-            filters, offset=(page - 1) * limit, limit=limit, after=after
+        result = HistoryService(_api_env()).person(
+            subscriber, filters, offset=(page - 1) * limit, limit=limit, after=after
         )
-        payload = result["payload"]
-        payload["pagination"] = _pagination(page, limit, result["total"])
-        last = result["last"]
+        payload = result.payload
+        payload["pagination"] = _pagination(page, limit, result.total)
+        last = result.last
         payload["next_cursor"] = (
-            encode_cursor({"t": last[0], "i": last[1]}) if result["has_more"] else None
+            encode_cursor({"t": last[0], "i": last[1]}) if result.has_more else None
         )
         return payload, 200
 
@@ -511,9 +538,7 @@ class AttendanceApi(http.Controller):
             ]
         return _subscriber_page(
             query,
-            lambda Subscriber, **page: Subscriber._api_many_histories(
-                person_ids, filters, **page
-            ),
+            lambda **page: HistoryService(_api_env()).many(person_ids, filters, **page),
         )
 
     @http.route("/subscribers", methods=["GET"], **api_route("listSubscribers"))
@@ -521,7 +546,7 @@ class AttendanceApi(http.Controller):
     def subscribers(self, declaration, **_kw):
         return _subscriber_page(
             _query(declaration),
-            lambda Subscriber, **page: Subscriber._api_page(**page),
+            lambda **page: SubscriberService(_api_env()).page(**page),
         )
 
     @http.route(
@@ -529,10 +554,10 @@ class AttendanceApi(http.Controller):
     )
     @api_endpoint("getSubscriber")
     def subscriber(self, declaration, person_id, **_kw):
-        return _find_subscriber(person_id)._api_info(), 200
+        return SubscriberService(_api_env()).info(_valid_person_id(person_id)), 200
 
     @http.route("/subscriber", methods=["GET"], **api_route("getSubscriberByQuery"))
     @api_endpoint("getSubscriberByQuery")
     def subscriber_by_query(self, declaration, **_kw):
         person_id = _query_person_id(declaration)
-        return _find_subscriber(person_id)._api_info(), 200
+        return SubscriberService(_api_env()).info(_valid_person_id(person_id)), 200

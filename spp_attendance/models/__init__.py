@@ -3,7 +3,14 @@ from . import attendance_type
 from . import attendance_location
 from . import attendance_subscriber
 from . import attendance_list
+from . import attendance_list_local_time
+from . import attendance_list_uniqueness
+from . import attendance_list_uniqueness_settings
+from . import attendance_list_history
 from . import attendance_daily_summary
+from . import attendance_subscriber_participation
+from . import attendance_participation
+from . import attendance_participation_reach
 from . import attendance_api_client_credential
 from . import attendance_show_credential_wizard
 from . import attendance_import_log

@@ -7,6 +7,7 @@ from . import (
     test_daily_summary,
     test_indexes,
     test_oauth_client_library,
+    test_participation,
     test_performance,
     test_registry_import,
     test_registry_import_dci,

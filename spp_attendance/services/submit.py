@@ -1,0 +1,337 @@
+"""``POST /attendances``: store a batch of time cards, set-based.
+
+A constant number of queries whatever the number of cards: persons, types,
+locations, uuids and duplicate keys are each looked up once, the records created
+in one batch.
+"""
+
+from dataclasses import dataclass, field
+
+import pytz
+
+from odoo import _, models
+from odoo.exceptions import UserError, ValidationError
+
+from .common import ReferenceChecks, at, is_web_url
+from .exceptions import (
+    BatchRejected,
+    DuplicateRecord,
+    Invalid,
+    NotStored,
+    UnknownReference,
+    UuidConflict,
+)
+from .results import Card, CardResult, Submission
+
+#: The fields that make two records with the same uuid "the same card".
+FINGERPRINT = (
+    "subscriber_id",
+    "attendance_datetime",
+    "attendance_category",
+    "attendance_type_id",
+    "attendance_location_id",
+    "attendance_description",
+    "attendance_external_url",
+)
+#: How many times a batch is classified again after losing a race.
+ATTEMPTS = 3
+
+
+def fingerprint(values):
+    def norm(value):
+        if isinstance(value, models.BaseModel):
+            value = value.id
+        return value or False
+
+    return tuple(norm(values.get(fname)) for fname in FINGERPRINT)
+
+
+@dataclass
+class _Item:
+    """A card on its way to the database."""
+
+    index: int
+    card: Card
+    result: CardResult
+    status: str = "create"
+    vals: dict = field(default_factory=dict)
+    key: str | bool = False
+    fingerprint: tuple | None = None
+    same_as: int | None = None
+    stored_uuid: dict | None = None
+    stored_key: dict | None = None
+
+
+class SubmitService(ReferenceChecks):
+    """Store time cards; one :class:`CardResult` per card, in order."""
+
+    @property
+    def Attendance(self):
+        return self.env["spp.attendance.list"]
+
+    def submit(self, cards, submission, client=None, ignore_unique=False, atomic=True):
+        """Store ``cards`` (:class:`Card` or dicts with the same keys).
+
+        :param submission: :class:`Submission` (or a dict with its keys)
+        :param client: the ``spp.attendance.api.client.credential`` submitting
+        :param ignore_unique: report duplicates as ``duplicate`` instead of
+            rejecting them
+        :param atomic: store nothing when a card is rejected; the rejection is
+            then raised as :class:`BatchRejected` (with every card's result)
+        :return: list of :class:`CardResult`
+        """
+        cards = [Card.coerce(card) for card in cards]
+        submission = Submission.coerce(submission)
+        results = [
+            CardResult(index=index, person_id=card.person_id, uuid=card.uuid or None)
+            for index, card in enumerate(cards)
+        ]
+        items = self._prepare(cards, submission, client, results)
+        for _attempt in range(ATTEMPTS):
+            self._classify(items, ignore_unique)
+            rejected = any(result.status == "rejected" for result in results)
+            if rejected and atomic:
+                for result in results:
+                    if result.status != "rejected":
+                        result.reject(
+                            NotStored(
+                                _(
+                                    "Not stored: another card of this request was "
+                                    "rejected and the request is atomic."
+                                )
+                            )
+                        )
+                raise BatchRejected(results)
+            to_create = [item for item in items if item.status == "create"]
+            try:
+                with self.env.cr.savepoint():
+                    records = self.Attendance.with_context(
+                        spp_attendance_prechecked=True
+                    ).create([item.vals for item in to_create])
+            except ValidationError:
+                # A concurrent request committed the same uuid or duplicate key
+                # after this transaction's snapshot: classify again against what
+                # is committed now.
+                if not self._load_committed(items):
+                    raise
+                continue
+            for item, record in zip(to_create, records, strict=True):
+                item.result.status, item.result.id = "created", record.id
+            break
+        else:
+            raise UserError(_("The attendance records changed concurrently; retry."))
+        for item in items:
+            if item.same_as is not None and not item.result.id:
+                item.result.id = results[item.same_as].id
+        return results
+
+    # -- preparation -------------------------------------------------------------
+
+    def _prepare(self, cards, submission, client, results):
+        """Resolve persons, types and locations (one query each), localise the
+        moments and build the values of every card; rejections go to the
+        results."""
+        Attendance = self.Attendance
+        subscribers = {
+            subscriber.person_identifier: subscriber
+            for subscriber in self.env["spp.attendance.subscriber"].search(
+                [
+                    ("person_identifier", "in", list({c.person_id for c in cards})),
+                    ("company_id", "in", self.env.companies.ids),
+                ]
+            )
+        }
+        types = self.active_records(
+            "spp.attendance.type", [c.type_id for c in cards if c.type_id]
+        )
+        locations = self.active_records(
+            "spp.attendance.location", [c.location_id for c in cards if c.location_id]
+        )
+        flags = Attendance._get_uniqueness_flags()
+        common = dict(submission.vals(), api_client_id=client.id if client else False)
+        items = []
+        for index, card in enumerate(cards):
+            item = _Item(index=index, card=card, result=results[index])
+            items.append(item)
+            problem = self._problem(card, subscribers, types, locations)
+            if problem:
+                item.status = "rejected"
+                item.result.reject(problem)
+                continue
+            subscriber = subscribers[card.person_id]
+            location = locations.get(card.location_id)
+            if card.moment.tzinfo is None:
+                utc, _tz, local_date, local_time = Attendance._localize(
+                    card.moment, location, subscriber.company_id
+                )
+            else:
+                tz_name = Attendance._resolve_tz(location, subscriber.company_id)
+                utc = card.moment.astimezone(pytz.utc).replace(
+                    tzinfo=None, microsecond=0
+                )
+                local = pytz.utc.localize(utc).astimezone(pytz.timezone(tz_name))
+                local_date, local_time = local.date(), local.strftime("%H:%M:%S")
+            item.vals = {
+                "subscriber_id": subscriber.id,
+                "attendance_datetime": utc,
+                "attendance_category": card.category,
+                "attendance_type_id": card.type_id or False,
+                "attendance_location_id": card.location_id or False,
+                "attendance_description": card.description or False,
+                "attendance_external_url": card.url or False,
+                "uuid": card.uuid or False,
+                **common,
+            }
+            item.key = Attendance._make_duplicate_key(
+                flags,
+                subscriber.id,
+                local_date,
+                local_time,
+                item.vals["attendance_type_id"],
+                item.vals["attendance_location_id"],
+            )
+            item.result.uuid = item.vals["uuid"] or None
+        self._index_rows(items, self._fetch_stored(self.env.cr, items))
+        return items
+
+    def _problem(self, card, subscribers, types, locations):
+        """The error that keeps a card from being stored, else ``None``.
+
+        Normalises ``card.uuid`` on the way.
+        """
+        path = card.path
+        if card.person_id not in subscribers:
+            return UnknownReference(
+                at(
+                    path,
+                    _(
+                        "person_id %(person)s does not exist.",
+                        person=card.person_id,
+                    ),
+                ),
+                field=path,
+                reason="unknown_person",
+            )
+        if card.type_id and card.type_id not in types:
+            return self.unknown_type(path, card.type_id)
+        if card.location_id and card.location_id not in locations:
+            return self.unknown_location(path, card.location_id)
+        if card.uuid:
+            try:
+                card.uuid = self.Attendance._normalize_uuid(card.uuid)
+            except ValidationError as exc:
+                return Invalid(at(path, exc.args[0]), field=path, reason="invalid_uuid")
+        if card.url and not is_web_url(card.url):
+            return self.invalid_url(path)
+        return None
+
+    # -- what is stored already ---------------------------------------------------
+
+    def _fetch_stored(self, cr, items):
+        """Stored rows sharing a uuid or a duplicate key with the items (one
+        query)."""
+        live = [item for item in items if item.status != "rejected"]
+        cr.execute(
+            "SELECT id, uuid, duplicate_key, %s FROM spp_attendance_list "
+            "WHERE uuid = ANY(%%s) OR duplicate_key = ANY(%%s)"
+            % ", ".join(FINGERPRINT),
+            [
+                [item.vals["uuid"] for item in live if item.vals["uuid"]],
+                [item.key for item in live if item.key],
+            ],
+        )
+        return cr.dictfetchall()
+
+    def _load_committed(self, items):
+        """Index what other transactions have committed since this one started
+        (a new cursor). True if anything was found."""
+        with self.env.registry.cursor() as cr:
+            rows = self._fetch_stored(cr, items)
+        self._index_rows(items, rows)
+        return bool(rows)
+
+    def _index_rows(self, items, rows):
+        by_uuid = {row["uuid"]: row for row in rows if row["uuid"]}
+        by_key = {row["duplicate_key"]: row for row in rows if row["duplicate_key"]}
+        for item in items:
+            if item.status == "rejected":
+                continue
+            item.stored_uuid = by_uuid.get(item.vals["uuid"])
+            item.stored_key = by_key.get(item.key)
+
+    # -- classification -------------------------------------------------------------
+
+    def _classify(self, items, ignore_unique):
+        """Decide each card's fate: ``create``, ``unchanged`` (uuid retry),
+        ``duplicate`` or ``rejected``; duplicates inside the request count."""
+        Attendance = self.Attendance
+        seen_uuids, seen_keys = {}, {}
+        for item in items:
+            result = item.result
+            if item.status == "rejected" and not isinstance(
+                result.error, DuplicateRecord | UuidConflict
+            ):
+                continue
+            item.status, item.same_as = "create", None
+            result.status, result.id, result.error = None, None, None
+            vals, key, path = item.vals, item.key, item.card.path
+            print_ = fingerprint(vals)
+            uuid = vals["uuid"]
+            stored = item.stored_uuid
+            if uuid and (stored or uuid in seen_uuids):
+                same = (
+                    fingerprint(stored) == print_
+                    if stored
+                    else items[seen_uuids[uuid]].fingerprint == print_
+                )
+                if same:
+                    item.status = "unchanged"
+                    item.same_as = None if stored else seen_uuids[uuid]
+                    result.status = "unchanged"
+                    result.id = stored["id"] if stored else None
+                else:
+                    item.status = "rejected"
+                    result.reject(
+                        UuidConflict(
+                            at(
+                                path,
+                                _(
+                                    "uuid %(uuid)s was already used for a "
+                                    "different attendance record.",
+                                    uuid=uuid,
+                                ),
+                            ),
+                            uuid=uuid,
+                            field=path,
+                        )
+                    )
+                continue
+            stored = item.stored_key
+            if key and (stored or key in seen_keys):
+                if ignore_unique:
+                    item.status = "duplicate"
+                    item.same_as = None if stored else seen_keys[key]
+                    result.status = "duplicate"
+                    result.id = stored["id"] if stored else None
+                else:
+                    item.status = "rejected"
+                    existing_id = stored["id"] if stored else None
+                    result.reject(
+                        DuplicateRecord(
+                            at(
+                                path,
+                                Attendance._describe_duplicate_key(
+                                    key, existing_id=existing_id, in_batch=not stored
+                                ),
+                            ),
+                            key=key,
+                            existing_id=existing_id,
+                            field=path,
+                        )
+                    )
+                continue
+            item.fingerprint = print_
+            if uuid:
+                seen_uuids[uuid] = item.index
+            if key:
+                seen_keys[key] = item.index

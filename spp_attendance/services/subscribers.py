@@ -1,0 +1,70 @@
+"""Subscribers for the API: lookup, the JSON shape, pages ordered by id."""
+
+from .common import Service
+from .exceptions import NotFound
+from .results import Page
+
+
+def subscriber_payload(subscriber):
+    """The upstream JSON shape of a subscriber (empty values are ``false``)."""
+    subscriber.ensure_one()
+    return {
+        "id": subscriber.id,
+        "person_id": subscriber.person_identifier,
+        "name": subscriber.name or False,
+        "family_name": subscriber.family_name or False,
+        "given_name": subscriber.given_name or False,
+        "email": subscriber.email or False,
+        "phone": subscriber.phone or False,
+        "mobile": subscriber.mobile or False,
+    }
+
+
+class SubscriberService(Service):
+    @property
+    def Subscriber(self):
+        return self.env["spp.attendance.subscriber"]
+
+    def find(self, person_id):
+        """The active subscriber with this identifier in the current companies.
+
+        :raise NotFound: when there is none
+        """
+        subscriber = self.Subscriber.search(
+            [
+                ("person_identifier", "=", (person_id or "").strip()),
+                ("company_id", "in", self.env.companies.ids),
+            ],
+            limit=1,
+        )
+        if not subscriber:
+            message = f"PersonID {person_id} does not exist."
+            raise NotFound(message, field="person_id")
+        return subscriber
+
+    def info(self, person_id):
+        """``GET /subscriber/<person_id>``."""
+        return subscriber_payload(self.find(person_id))
+
+    def search_page(self, domain, offset, limit, after_id):
+        """Subscribers ordered by id, by offset or after an id (cursor):
+        ``(page, total, has_more)``."""
+        domain = [("company_id", "in", self.env.companies.ids), *domain]
+        total = self.Subscriber.search_count(domain)
+        if after_id is not None:
+            domain = [*domain, ("id", ">", after_id)]
+            offset = 0
+        records = self.Subscriber.search(
+            domain, order="id", offset=offset, limit=limit + 1
+        )
+        return records[:limit], total, len(records) > limit
+
+    def page(self, offset=0, limit=30, after_id=None):
+        """``GET /subscribers``: a :class:`Page` whose ``last`` is the last id."""
+        page, total, has_more = self.search_page([], offset, limit, after_id)
+        return Page(
+            records=[subscriber_payload(subscriber) for subscriber in page],
+            total=total,
+            has_more=has_more,
+            last=page[-1:].id if page else None,
+        )
