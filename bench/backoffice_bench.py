@@ -115,7 +115,6 @@ def run(args):
     load_s = time.perf_counter() - load_start
 
     registry = odoo.modules.registry.Registry(args.database)
-    results = []
     with registry.cursor() as cr:
         uid = fixtures["admin_uid"]
         context = {"lang": "en_US", "tz": "Europe/Brussels", "uid": uid}
@@ -267,25 +266,7 @@ def run(args):
                 lambda: participation_sql,
             ),
         ]
-        for label, orm_call, floor_sql in cases:
-
-            def orm(orm_call=orm_call):
-                env.invalidate_all()
-                orm_call()
-
-            sql = floor_sql()
-
-            def floor(sql=sql):
-                cr.execute(sql)
-                cr.fetchall()
-
-            orm_ms = index_bench.median_ms(orm, args.repeat)
-            floor_ms = index_bench.median_ms(floor, args.repeat)
-            plan = index_bench.plan_summary(cr, sql)
-            results.append((label, orm_ms, floor_ms, plan))
-            index_bench.log(
-                f"{label}: ORM {orm_ms:.1f} ms, SQL floor {floor_ms:.1f} ms"
-            )
+        results = index_bench.time_cases(env, cr, cases, args.repeat)
         lines_month = len(wizard.line_ids)
         lines_30 = len(wizard_30.line_ids)
         cr.rollback()

@@ -176,6 +176,30 @@ def median_ms(func, repeat):
     return statistics.median(times)
 
 
+def time_cases(env, cr, cases, repeat):
+    """Time each ``(label, orm_call or None, floor_sql)``: the median of ``repeat`` runs
+    of the ORM call (record cache cleared first) and of its SQL floor; returns
+    ``[(label, orm ms or None, floor ms, floor plan)]``."""
+    results = []
+    for label, orm_call, floor_sql in cases:
+
+        def orm(orm_call=orm_call):
+            env.invalidate_all()
+            orm_call()
+
+        sql = floor_sql()
+
+        def floor(sql=sql):
+            cr.execute(sql)
+            cr.fetchall()
+
+        orm_ms = median_ms(orm, repeat) if orm_call else None
+        floor_ms = median_ms(floor, repeat)
+        results.append((label, orm_ms, floor_ms, plan_summary(cr, sql)))
+        log(f"{label}: ORM {orm_ms or 0:.1f} ms, SQL floor {floor_ms:.1f} ms")
+    return results
+
+
 def plan_summary(cr, sql):
     """The plan's main nodes, e.g. "Limit > Index Scan using x on t"."""
     cr.execute(SQL("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) %s", sql))
@@ -208,7 +232,6 @@ def run(args):
     log(f"item-4 indexes present: {', '.join(present) or 'none'}")
 
     registry = odoo.modules.registry.Registry(args.database)
-    results = []
     with registry.cursor() as cr:
         uid = fixtures["admin_uid"]
         context = {"lang": "en_US", "tz": "Europe/Brussels", "uid": uid}
@@ -317,23 +340,7 @@ def run(args):
         ]
         found = Subscriber.name_search("Fam01234", limit=100)
         log(f'name_search("Fam01234") finds {len(found)} subscribers')
-        for label, orm_call, floor_sql in cases:
-
-            def orm(orm_call=orm_call):
-                env.invalidate_all()
-                orm_call()
-
-            sql = floor_sql()
-
-            def floor(sql=sql):
-                cr.execute(sql)
-                cr.fetchall()
-
-            orm_ms = median_ms(orm, args.repeat) if orm_call else None
-            floor_ms = median_ms(floor, args.repeat)
-            plan = plan_summary(cr, sql)
-            results.append((label, orm_ms, floor_ms, plan))
-            log(f"{label}: ORM {orm_ms or 0:.1f} ms, SQL floor {floor_ms:.1f} ms")
+        results = time_cases(env, cr, cases, args.repeat)
         cr.rollback()
 
     mode = "without item-4 indexes" if args.without_indexes else "with item-4 indexes"

@@ -1,29 +1,10 @@
 #!/usr/bin/env bash
-# Back-office list and search benchmark (see backoffice_index_bench.py): starts an
-# embedded PostgreSQL in $SPP_RUN_DIR (default .run/bench), installs spp_oauth +
-# spp_attendance without demo data in a fresh database, bulk-loads subscribers (and
-# attendance records) with SQL and times, on the server side, the ORM calls the web
-# client makes for the subscribers and attendance lists, beside the plain-SQL floor.
-# Arguments are passed to the Python script (e.g. --without-indexes for the "before"
-# numbers, --subscribers 10000 for a quick try).
-#
-# SPP_BENCH_DB names the database (default spp_bench_backoffice).
-SPP_RUN_DIR="${SPP_RUN_DIR:-$(cd "$(dirname "$0")/.." && pwd)/.run/bench}"
-export SPP_RUN_DIR
-source "$(dirname "$0")/../scripts/lib.sh"
-
-DB="${SPP_BENCH_DB:-spp_bench_backoffice}"
-ensure_python_env "$ROOT/requirements.txt" "$ROOT/requirements-test.txt"
-trap pg_stop EXIT
-pg_start bench -c shared_buffers=256MB -c max_wal_size=2GB
-CONF="$RUN_DIR/odoo-bench-backoffice.conf"
-write_odoo_conf "$CONF" "$DB" "$RUN_DIR/bench-backoffice-install.log"
-psql -d postgres -Xq -c "DROP DATABASE IF EXISTS \"$DB\" WITH (FORCE)" >/dev/null
-rm -rf "$RUN_DIR/filestore/filestore/$DB"
-log "installing spp_oauth,spp_attendance (no demo data) in $DB"
-START=$(date +%s)
-"$VENV/bin/odoo" -c "$CONF" -d "$DB" -i spp_oauth,spp_attendance --without-demo=all \
-    --stop-after-init --logfile "$RUN_DIR/bench-backoffice-install.log" \
-    || { tail -n 40 "$RUN_DIR/bench-backoffice-install.log" >&2; die "install failed"; }
-log "installed in $(( $(date +%s) - START ))s"
+# Back-office list and search benchmark (see backoffice_index_bench.py): a fresh
+# database without demo data (bench_lib.sh), subscribers (and attendance records)
+# bulk-loaded with SQL, then, on the server side, the ORM calls the web client makes for
+# the subscribers and attendance lists, beside the plain-SQL floor. Arguments go to the
+# Python script (e.g. --without-indexes for the "before" numbers, --subscribers 10000
+# for a quick try). SPP_BENCH_DB names the database (default spp_bench_backoffice).
+source "$(dirname "$0")/bench_lib.sh"
+bench_database spp_bench_backoffice -c shared_buffers=256MB -c max_wal_size=2GB
 "$PY" "$ROOT/bench/backoffice_index_bench.py" -c "$CONF" -d "$DB" "$@"

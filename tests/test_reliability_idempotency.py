@@ -87,8 +87,13 @@ def _hold_uniqueness_settings(probe):
     )
 
 
-def _cut(server, headers, body, on_sent=None):
-    """Send ``body`` and reset the connection without reading the answer."""
+def _cut_while_held(server, headers, body, probe):
+    """Send ``body`` while ``probe`` holds the uniqueness settings, wait until the
+    server's backend waits for them (the request is being processed), then reset
+    the connection without reading the answer. Returns that backend's row
+    ``(pid, client port, query)``; the request goes on when the probe rolls back."""
+    _hold_uniqueness_settings(probe)
+    waiting = {}
     raw_http(
         server.port,
         "POST",
@@ -96,8 +101,9 @@ def _cut(server, headers, body, on_sent=None):
         body,
         {**headers, "Content-Type": "application/json"},
         read=False,
-        on_sent=on_sent,
+        on_sent=lambda _sock: waiting.update(first=probe.wait_for_waiters(1)[0]),
     )
+    return waiting["first"]
 
 
 def test_connection_cut_after_the_server_stored_the_batch(api):
@@ -108,16 +114,9 @@ def test_connection_cut_after_the_server_stored_the_batch(api):
     server, headers, persons = api
     body, uuids = _batch(persons, 200)
     with server.probe() as probe:
-        _hold_uniqueness_settings(probe)
-        waiting = {}
-        _cut(
-            server,
-            headers,
-            body,
-            on_sent=lambda _sock: waiting.update(first=probe.wait_for_waiters(1)[0]),
-        )
+        first = _cut_while_held(server, headers, body, probe)
         probe.rollback()
-        probe.wait_transaction_ended(waiting["first"][0])
+        probe.wait_transaction_ended(first[0])
     assert _stored(server, uuids) == {u: 1 for u in uuids}
     assert _retry(server, headers, body) == ["unchanged"] * len(uuids)
     assert _stored(server, uuids) == {u: 1 for u in uuids}
@@ -141,22 +140,14 @@ def test_connection_cut_then_immediate_retry_races_the_first_request(api):
             outcome["error"] = exc
 
     with server.probe() as probe:
-        _hold_uniqueness_settings(probe)
-        waiting = {}
-        _cut(
-            server,
-            headers,
-            body,
-            on_sent=lambda _sock: waiting.update(first=probe.wait_for_waiters(1)[0]),
-        )
+        first = _cut_while_held(server, headers, body, probe)
         thread = threading.Thread(target=retry)
         thread.start()
-        both = probe.wait_for_waiters(2)
-        assert waiting["first"] in both
+        assert first in probe.wait_for_waiters(2)
         probe.rollback()
         thread.join(timeout=300)
         assert not thread.is_alive()
-        probe.wait_transaction_ended(waiting["first"][0])
+        probe.wait_transaction_ended(first[0])
     assert "error" not in outcome, outcome
     statuses = outcome["statuses"]
     # One transaction commits the cards, the other sees them committed.

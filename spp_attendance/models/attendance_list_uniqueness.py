@@ -190,20 +190,26 @@ class AttendanceListUniqueness(models.Model):
             if key in seen:
                 raise self._duplicate_error(key, in_batch=True)
             seen.add(key)
-        if not seen:
-            return
-        query = (
-            "SELECT duplicate_key, id FROM spp_attendance_list "
-            "WHERE duplicate_key IN %s"
-        )
-        params = [tuple(seen)]
-        if exclude_ids:
-            query += " AND id NOT IN %s"
-            params.append(tuple(exclude_ids))
-        self.env.cr.execute(query + " LIMIT 1", params)
-        row = self.env.cr.fetchone()
+        row = self._first_stored("duplicate_key", seen, exclude_ids)
         if row:
             raise self._duplicate_error(row[0], existing_id=row[1])
+
+    @api.model
+    def _first_stored(self, column, values, exclude_ids=()):
+        """``(value, id)`` of one stored record whose ``column`` is among
+        ``values`` (other than ``exclude_ids``), or ``None``; one query."""
+        if not values:
+            return None
+        query = SQL(
+            "SELECT %s, id FROM spp_attendance_list WHERE %s IN %s",
+            SQL.identifier(column),
+            SQL.identifier(column),
+            tuple(values),
+        )
+        if exclude_ids:
+            query = SQL("%s AND id NOT IN %s", query, tuple(exclude_ids))
+        self.env.cr.execute(SQL("%s LIMIT 1", query))
+        return self.env.cr.fetchone()
 
     def _prepare_create_values(self, vals_list):
         result = super()._prepare_create_values(vals_list)
@@ -230,15 +236,7 @@ class AttendanceListUniqueness(models.Model):
                     )
                 )
             seen.add(value)
-        if not seen:
-            return
-        query = "SELECT uuid FROM spp_attendance_list WHERE uuid IN %s"
-        params = [tuple(seen)]
-        if exclude_ids:
-            query += " AND id NOT IN %s"
-            params.append(tuple(exclude_ids))
-        self.env.cr.execute(query + " LIMIT 1", params)
-        row = self.env.cr.fetchone()
+        row = self._first_stored("uuid", seen, exclude_ids)
         if row:
             raise ValidationError(
                 _(

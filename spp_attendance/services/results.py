@@ -60,8 +60,20 @@ class Card:
 _CARD_FIELDS = frozenset(Card.__dataclass_fields__)
 
 
+class _WithError:
+    """``reason`` and ``message`` of a result's ``error`` (``None`` without one)."""
+
+    @property
+    def reason(self):
+        return self.error.reason if self.error else None
+
+    @property
+    def message(self):
+        return self.error.message if self.error else None
+
+
 @dataclass
-class CardResult:
+class CardResult(_WithError):
     """The fate of one card: ``created``, ``unchanged`` (uuid retry),
     ``duplicate`` (skipped, ``ignore_unique``) or ``rejected`` (with ``error``)."""
 
@@ -72,14 +84,6 @@ class CardResult:
     uuid: str | None = None
     error: ServiceError | None = None
     path: str | None = None
-
-    @property
-    def reason(self):
-        return self.error.reason if self.error else None
-
-    @property
-    def message(self):
-        return self.error.message if self.error else None
 
     def reject(self, error):
         self.status, self.id, self.error = "rejected", None, error
@@ -113,19 +117,11 @@ class Change:
 
 
 @dataclass
-class ChangeResult:
+class ChangeResult(_WithError):
     index: int
     id: int
     status: str = "updated"
     error: ServiceError | None = None
-
-    @property
-    def reason(self):
-        return self.error.reason if self.error else None
-
-    @property
-    def message(self):
-        return self.error.message if self.error else None
 
     def to_dict(self):
         result = {"index": self.index, "id": self.id, "status": self.status}

@@ -45,6 +45,12 @@ class SppOAuthTestClient(models.Model):
 models.MetaModel.module_to_models["spp_oauth"].remove(SppOAuthTestClient)
 
 
+#: Options of every test route: plain HTTP, no CSRF token, no session.
+ROUTE = {"type": "http", "csrf": False, "save_session": False}
+#: ... protected by the auth method with the test client model.
+BEARER = dict(ROUTE, auth="spp_bearer", spp_client_model=TEST_CLIENT_MODEL)
+
+
 def _whoami():
     return request.make_json_response(
         {
@@ -57,79 +63,42 @@ def _whoami():
 
 
 class SppOAuthTestController(http.Controller):
-    @http.route(
-        f"{PREFIX}/read",
-        type="http",
-        auth="spp_bearer",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-        spp_client_model=TEST_CLIENT_MODEL,
-        spp_scope="read",
-    )
+    @http.route(f"{PREFIX}/read", methods=["GET"], spp_scope="read", **BEARER)
     def bearer_read(self, **kwargs):
         return _whoami()
 
     @http.route(
         f"{PREFIX}/write",
-        type="http",
-        auth="spp_bearer",
         methods=["POST"],
-        csrf=False,
-        save_session=False,
-        spp_client_model=TEST_CLIENT_MODEL,
         spp_audience=TEST_AUDIENCE,
         spp_scope="write",
         spp_max_body_size=TEST_MAX_BODY_SIZE,
+        **BEARER,
     )
     def bearer_write(self, **kwargs):
         return request.make_json_response(
             {"ok": True, "size": len(request.httprequest.get_data())}
         )
 
-    @http.route(
-        f"{PREFIX}/any_scope",
-        type="http",
-        auth="spp_bearer",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-        spp_client_model=TEST_CLIENT_MODEL,
-    )
+    @http.route(f"{PREFIX}/any_scope", methods=["GET"], **BEARER)
     def any_scope(self, **kwargs):
         return _whoami()
 
-    @http.route(
-        f"{PREFIX}/misconfigured",
-        type="http",
-        auth="spp_bearer",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @http.route(f"{PREFIX}/misconfigured", methods=["GET"], auth="spp_bearer", **ROUTE)
     def misconfigured(self, **kwargs):
         return request.make_json_response({"reached": True})
 
-    @http.route(
-        f"{PREFIX}/legacy/read",
-        type="http",
-        auth="none",
-        methods=["GET"],
-        csrf=False,
-        save_session=False,
-    )
+    @http.route(f"{PREFIX}/legacy/read", methods=["GET"], auth="none", **ROUTE)
     @require_bearer(TEST_CLIENT_MODEL, TEST_AUDIENCE, scope="read")
     def legacy_read(self, **kwargs):
         return _whoami()
 
     @http.route(
         f"{PREFIX}/token",
-        type="http",
-        auth="none",
         methods=["POST"],
-        csrf=False,
-        save_session=False,
         spp_max_body_size=TEST_MAX_BODY_SIZE,
+        auth="none",
+        **ROUTE,
     )
     def token(self, **kwargs):
         return token_endpoint_response(
