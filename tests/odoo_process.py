@@ -12,7 +12,6 @@ Plain Python (no pytest, no Odoo import), so that ``bench/`` scripts reuse it:
 """
 
 import configparser
-import contextlib
 import json
 import math
 import os
@@ -181,17 +180,6 @@ class OdooServer:
                 ):
                     return worker
         return None
-
-    @contextlib.contextmanager
-    def stopped(self, worker):
-        """Freeze ``worker`` (SIGSTOP) for the block, so that every request goes to
-        the other workers; it resumes (SIGCONT) afterwards. Odoo's master only
-        kills a silent worker after ``limit_time_real`` (120 s)."""
-        worker.suspend()
-        try:
-            yield worker
-        finally:
-            worker.resume()
 
     def probe(self):
         """A :class:`PgProbe` on this server's database."""

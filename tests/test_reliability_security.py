@@ -11,11 +11,12 @@
 """
 
 import re
+import threading
 import uuid
 from pathlib import Path
 
 import pytest
-from odoo_process import make_api_client, make_subscribers, submission
+from odoo_process import make_api_client, make_subscribers, raw_http, submission
 
 WERKZEUG_LINE = re.compile(
     r"^\S+ \S+ (\d+) INFO \S+ werkzeug: .*\"POST (\S+) [^\"]*\" (\d+)"
@@ -64,47 +65,134 @@ def _served_by(server, path, client_marker_count):
     return by_pid
 
 
+class _Occupier:
+    """Makes one given HTTP worker busy, deterministically, so that every other
+    request goes to the other worker.
+
+    A worker is busy with a ``POST /attendances`` whose card's uuid is held by an
+    uncommitted row of a test connection (:class:`PgProbe`): the request waits
+    inside its transaction, on the uuid's unique index, until that connection
+    rolls back. Which worker took it is read from its HTTP connection. The waiting
+    request holds nothing the token endpoint needs."""
+
+    def __init__(self, server):
+        self.server = server
+        self.headers = {
+            **server.bearer(make_api_client(server)),
+            "Content-Type": "application/json",
+        }
+        self.person = make_subscribers(server, 1)[0]
+        self.day = 0
+
+    def _occupy_a_free_worker(self):
+        probe = self.server.probe()
+        card_uuid = str(uuid.uuid4())
+        self.day += 1
+        moment = f"2040-01-{self.day:02d} 08:00:00"
+        probe.execute(
+            "INSERT INTO spp_attendance_list (subscriber_id, attendance_category, "
+            "attendance_datetime, attendance_date, attendance_time, submitted_by, "
+            "submitted_datetime, uuid, active) "
+            "SELECT id, 'present', now(), current_date, '00:00:00', 'occupier', "
+            "now(), %s, true FROM spp_attendance_subscriber "
+            "WHERE person_identifier = %s",
+            (card_uuid, self.person),
+        )
+        body = submission(
+            [
+                {
+                    "person_id": self.person,
+                    "time_card": [{"date_time": moment, "uuid": card_uuid}],
+                }
+            ]
+        )
+        sent, connection = threading.Event(), {}
+
+        def on_sent(sock):
+            connection["port"] = sock.getsockname()[1]
+            sent.set()
+
+        def send():
+            try:
+                raw_http(
+                    self.server.port,
+                    "POST",
+                    "/attendances",
+                    body,
+                    self.headers,
+                    on_sent=on_sent,
+                )
+            finally:
+                sent.set()
+
+        thread = threading.Thread(target=send)
+        thread.start()
+        probe.wait_for_waiters(1)
+        assert sent.wait(timeout=300) and "port" in connection
+        worker = self.server.worker_serving(connection["port"])
+        assert worker is not None, "no worker holds the occupying request"
+        return probe, thread, worker
+
+    def occupy(self, pid):
+        """Make worker ``pid`` busy and leave the other one free."""
+        held = self._occupy_a_free_worker()
+        if held[2].pid != pid:
+            # The other worker took it: the next request can only go to ``pid``.
+            target = self._occupy_a_free_worker()
+            assert target[2].pid == pid, (target[2].pid, pid)
+            self.release(held)
+            held = target
+        return held
+
+    @staticmethod
+    def release(held):
+        probe, thread, _worker = held
+        probe.close()  # rolls back: the request goes on and is answered
+        thread.join(timeout=300)
+        assert not thread.is_alive()
+
+
 def test_token_brute_force_is_throttled_across_workers(odoo_workers_server):
     """One failure counter for the whole server: the guesses answered by one worker
-    count on the other. Each worker is frozen (SIGSTOP) in turn, so the guesses are
-    known to be split between the two worker processes, whatever the scheduling."""
+    count on the other. Each worker is kept busy in turn, so the guesses are known
+    to be split between the two worker processes, whatever the scheduling."""
     server = odoo_workers_server
     client = make_api_client(server)
-    first, second = server.worker_processes()[:2]
+    occupier = _Occupier(server)
+    first, second = (worker.pid for worker in server.worker_processes()[:2])
     server.set_param("spp_oauth.throttle_client_limit", 6)
 
-    def guess():
+    def guess(secret="guess"):
         return server.post(
             "/auth/token",
-            json={"client_id": client["client_id"], "client_secret": "guess"},
+            json={"client_id": client["client_id"], "client_secret": secret},
         )
 
     try:
-        with server.stopped(second):
-            on_first = [guess() for _ in range(3)]
-        with server.stopped(first):
-            on_second = [guess() for _ in range(4)]
+        held = occupier.occupy(second)
+        on_first = [guess() for _ in range(3)]
+        occupier.release(held)
+        held = occupier.occupy(first)
+        on_second = [guess() for _ in range(4)]
+        occupier.release(held)
         assert [r.status_code for r in on_first] == [401] * 3
         # Three more failures reach the limit of 6: the seventh guess is refused.
         assert [r.status_code for r in on_second] == [401, 401, 401, 429]
         assert int(on_second[-1].headers["Retry-After"]) > 0
         assert on_second[-1].json()["error"] == "too_many_requests"
         assert _served_by(server, "/auth/token", 7) == {
-            first.pid: [401] * 3,
-            second.pid: [401, 401, 401, 429],
+            first: [401] * 3,
+            second: [401, 401, 401, 429],
         }
         # Blocked on every worker: even the right secret is refused until the
         # window ends.
-        for worker, other in ((first, second), (second, first)):
-            with server.stopped(other):
-                response = server.post(
-                    "/auth/token",
-                    json={
-                        "client_id": client["client_id"],
-                        "client_secret": client["client_secret"],
-                    },
-                )
-            assert response.status_code == 429, (worker.pid, response.text)
+        for busy in (second, first):
+            held = occupier.occupy(busy)
+            response = guess(client["client_secret"])
+            occupier.release(held)
+            assert response.status_code == 429, (busy, response.text)
+        served = _served_by(server, "/auth/token", 2)
+        assert set(served) == {first, second}, served
     finally:
         server.set_param("spp_oauth.throttle_client_limit", 10)
 
