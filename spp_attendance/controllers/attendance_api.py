@@ -41,6 +41,7 @@ from ..services import (
     SubscriberService,
     UpdateService,
 )
+from ..services.common import ReferenceChecks
 from ..services.exceptions import (
     BatchRejected,
     DuplicateRecord,
@@ -227,14 +228,6 @@ def decode_cursor(cursor, keys):
             "cursor is invalid.",
             [detail("query/cursor", "format", "Pass back a next_cursor unchanged.")],
         )
-
-
-def _named_records(model):
-    records = _api_env()[model].search([])
-    return [
-        {"id": r.id, "name": r.name, "description": r.description or False}
-        for r in records
-    ]
 
 
 def _valid_person_id(person_id):
@@ -478,14 +471,18 @@ class AttendanceApi(http.Controller):
     )
     @api_endpoint("listAttendanceTypes")
     def attendance_types(self, declaration, **_kw):
-        return {"records": _named_records("spp.attendance.type")}, 200
+        return {
+            "records": ReferenceChecks(_api_env()).listing("spp.attendance.type")
+        }, 200
 
     @http.route(
         "/attendance/locations", methods=["GET"], **api_route("listAttendanceLocations")
     )
     @api_endpoint("listAttendanceLocations")
     def attendance_locations(self, declaration, **_kw):
-        return {"records": _named_records("spp.attendance.location")}, 200
+        return {
+            "records": ReferenceChecks(_api_env()).listing("spp.attendance.location")
+        }, 200
 
     @http.route(
         "/attendance/<path:person_id>",

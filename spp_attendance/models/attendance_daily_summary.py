@@ -33,6 +33,7 @@ class AttendanceDailySummary(models.Model):
 
     _name = "spp.attendance.daily.summary"
     _description = "Daily Attendance Summary"
+    _inherit = "spp.attendance.record.aggregate"
     _auto = False
     _order = "attendance_date desc, id desc"
 
@@ -82,41 +83,6 @@ class AttendanceDailySummary(models.Model):
                 SQL.identifier(self._table),
             )
         )
-
-    @api.model
-    def _flush_search(self, domain, fields=None, order=None, seen=None):
-        # the rows are computed from the records: write their pending changes
-        # first, and forget rows read earlier in this transaction (the ORM does
-        # not know that they depend on the records)
-        self.env["spp.attendance.list"].flush_model()
-        self.invalidate_model()
-        return super()._flush_search(domain, fields=fields, order=order, seen=seen)
-
-    def _as_query(self, ordered=True):
-        # Reading rows by id: the id is an aggregate (MIN), so "id IN (...)" cannot
-        # be pushed into the view and would aggregate every record. The row with
-        # id X contains record X, hence has record X's date: restricting to those
-        # dates is redundant for the result and lets the date index serve it.
-        query = super()._as_query(ordered)
-        ids = tuple(id_ for id_ in self._ids if isinstance(id_, int))
-        if ids:
-            self.env["spp.attendance.list"].flush_model()
-            self.env.cr.execute(
-                "SELECT DISTINCT attendance_date FROM spp_attendance_list "
-                "WHERE id IN %s",
-                [ids],
-            )
-            dates = tuple(row[0] for row in self.env.cr.fetchall())
-            query.add_where(
-                SQL(
-                    "%s IN %s",
-                    SQL.identifier(self._table, "attendance_date"),
-                    dates,
-                )
-                if dates
-                else SQL("FALSE")
-            )
-        return query
 
     @api.depends(
         "attendance_type_id", "attendance_location_id", "present_count", "absent_count"

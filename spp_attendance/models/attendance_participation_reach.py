@@ -1,4 +1,4 @@
-from odoo import api, fields, models, tools
+from odoo import fields, models, tools
 from odoo.tools import SQL
 
 
@@ -17,7 +17,10 @@ class AttendanceReach(models.Model):
 
     _name = "spp.attendance.reach"
     _description = "Program Reach per Month"
+    _inherit = "spp.attendance.record.aggregate"
     _auto = False
+    _period_column = "month"
+    _period_of_record = "date_trunc('month', attendance_date)::date"
     _order = "month desc, id desc"
     _rec_name = "month"
 
@@ -67,31 +70,3 @@ class AttendanceReach(models.Model):
                 SQL.identifier(self._table),
             )
         )
-
-    @api.model
-    def _flush_search(self, domain, fields=None, order=None, seen=None):
-        # rows are computed from the records: write their pending changes first
-        # and forget rows read earlier in this transaction
-        self.env["spp.attendance.list"].flush_model()
-        self.invalidate_model()
-        return super()._flush_search(domain, fields=fields, order=order, seen=seen)
-
-    def _as_query(self, ordered=True):
-        # the id is an aggregate (MIN): restrict to the months of those records so
-        # that reading by id does not aggregate the whole table
-        query = super()._as_query(ordered)
-        ids = tuple(id_ for id_ in self._ids if isinstance(id_, int))
-        if ids:
-            self.env["spp.attendance.list"].flush_model()
-            self.env.cr.execute(
-                "SELECT DISTINCT date_trunc('month', attendance_date)::date "
-                "FROM spp_attendance_list WHERE id IN %s",
-                [ids],
-            )
-            months = tuple(row[0] for row in self.env.cr.fetchall())
-            query.add_where(
-                SQL("%s IN %s", SQL.identifier(self._table, "month"), months)
-                if months
-                else SQL("FALSE")
-            )
-        return query

@@ -51,6 +51,14 @@ class ReferenceChecks(Service):
             reason="invalid_url",
         )
 
+    def listing(self, model):
+        """The API's list of a reference model (types, locations): id, name and
+        description of every active record visible in the environment."""
+        return [
+            {"id": r.id, "name": r.name, "description": r.description or False}
+            for r in self.env[model].search([])
+        ]
+
     def active_records(self, model, ids):
         """``{id: record}`` of the existing, active records among ``ids``."""
         records = self.env[model].browse(set(ids)).exists()
