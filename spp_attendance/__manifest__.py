@@ -17,6 +17,7 @@
         "security/security.xml",
         "security/ir.model.access.csv",
         "data/api_user_data.xml",
+        "security/attendance_api_security.xml",
         "views/attendance_type_views.xml",
         "views/attendance_location_views.xml",
         "views/attendance_list_views.xml",

@@ -1,6 +1,6 @@
 """API clients of the attendance API (OAuth 2.0 client credentials)."""
 
-from odoo import _, api, fields, models
+from odoo import Command, _, api, fields, models
 from odoo.exceptions import UserError
 
 #: The ``aud`` of the attendance API's access tokens.
@@ -24,6 +24,8 @@ class SppAttendanceApiClientCredential(models.Model):
 
     _spp_oauth_audience = ATTENDANCE_AUDIENCE
     _spp_oauth_scope_names = ("read", "write")
+    # Read by every API request (the company of its environment, the audit notes).
+    _spp_oauth_cached_fields = ("name", "company_id")
 
     name = fields.Char("Client Name", required=True, tracking=True)
     company_id = fields.Many2one(
@@ -45,6 +47,34 @@ class SppAttendanceApiClientCredential(models.Model):
     _sql_constraints = [
         ("name_uniq", "unique(name)", "Client Name must be unique!"),
     ]
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        clients = super().create(vals_list)
+        clients._sync_api_user_companies()
+        return clients
+
+    def write(self, vals):
+        result = super().write(vals)
+        if vals.get("company_id"):
+            self._sync_api_user_companies()
+        return result
+
+    @api.model
+    def _sync_api_user_companies(self):
+        """Add the companies of the API clients to the API's technical user.
+
+        The API runs as that user with the client's company as its only allowed
+        company (record rules then hide every other company's data); Odoo refuses
+        an allowed company the user does not belong to.
+        """
+        user = self.env.ref("spp_attendance.user_attendance_api", False)
+        if not user:
+            return
+        clients = self or self.with_context(active_test=False).sudo().search([])
+        missing = clients.sudo().company_id - user.sudo().company_ids
+        if missing:
+            user.sudo().write({"company_ids": [Command.link(c.id) for c in missing]})
 
     def _set_scope(self, scope, granted):
         for client in self:

@@ -212,10 +212,12 @@ class AttendanceList(models.Model):
     active = fields.Boolean(default=True, tracking=True)
 
     _sql_constraints = [
+        # Per company: a uuid chosen by another company's client must not collide
+        # (nor reveal that it exists). uuid first, so lookups by uuid use the index.
         (
             "uuid_uniq",
-            "unique(uuid)",
-            "Another attendance record already has this client UUID.",
+            "unique(uuid, company_id)",
+            "Another attendance record of this company already has this client UUID.",
         ),
     ]
 
@@ -289,7 +291,10 @@ class AttendanceList(models.Model):
         with self._translate_unique_violations() as outermost:
             result = super().write(vals)
             if outermost and vals.get("uuid"):
-                self._check_uuids([vals["uuid"]] * len(self), exclude_ids=self.ids)
+                self._check_uuids(
+                    [(vals["uuid"], record.company_id.id) for record in self],
+                    exclude_ids=self.ids,
+                )
             if outermost and not KEY_FIELDS.isdisjoint(vals):
                 self._check_duplicate_keys(
                     self.mapped("duplicate_key"), exclude_ids=self.ids

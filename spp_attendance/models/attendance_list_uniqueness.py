@@ -197,13 +197,20 @@ class AttendanceListUniqueness(models.Model):
     @api.model
     def _first_stored(self, column, values, exclude_ids=()):
         """``(value, id)`` of one stored record whose ``column`` is among
-        ``values`` (other than ``exclude_ids``), or ``None``; one query."""
+        ``values`` (other than ``exclude_ids``), or ``None``; one query.
+
+        ``column`` may be a tuple of columns, ``values`` then holds tuples.
+        """
         if not values:
             return None
+        columns = column if isinstance(column, tuple) else (column,)
+        target = SQL(", ").join(SQL.identifier(name) for name in columns)
+        if len(columns) > 1:
+            target = SQL("(%s)", target)
         query = SQL(
             "SELECT %s, id FROM spp_attendance_list WHERE %s IN %s",
-            SQL.identifier(column),
-            SQL.identifier(column),
+            SQL.identifier(columns[0]),
+            target,
             tuple(values),
         )
         if exclude_ids:
@@ -216,18 +223,21 @@ class AttendanceListUniqueness(models.Model):
         # The API batch classified its cards against the same data already (one
         # query each); the unique indexes still guard against races.
         if not self.env.context.get("spp_attendance_prechecked"):
-            self._check_uuids([vals.get("uuid") for vals in result])
+            self._check_uuids(
+                [(vals.get("uuid"), vals.get("company_id")) for vals in result]
+            )
             self._check_duplicate_keys([vals.get("duplicate_key") for vals in result])
         return result
 
     @api.model
-    def _check_uuids(self, uuids, exclude_ids=()):
-        """Refuse client UUIDs given twice or already stored (one query)."""
+    def _check_uuids(self, pairs, exclude_ids=()):
+        """Refuse client UUIDs given twice or already stored in the same company
+        (one query); ``pairs`` are ``(uuid, company id)``."""
         seen = set()
-        for value in uuids:
+        for value, company_id in pairs:
             if not value:
                 continue
-            if value in seen:
+            if (value, company_id) in seen:
                 raise ValidationError(
                     _(
                         "Client UUID '%(uuid)s' is given to more than one record; "
@@ -235,8 +245,8 @@ class AttendanceListUniqueness(models.Model):
                         uuid=value,
                     )
                 )
-            seen.add(value)
-        row = self._first_stored("uuid", seen, exclude_ids)
+            seen.add((value, company_id))
+        row = self._first_stored(("uuid", "company_id"), seen, exclude_ids)
         if row:
             raise ValidationError(
                 _(
@@ -253,6 +263,8 @@ class AttendanceListUniqueness(models.Model):
         match = re.search(r"\)=\((.*)\) already exists", detail)
         value = match[1] if match else ""
         if constraint == UUID_CONSTRAINT:
+            # "(uuid, company_id)=(<uuid>, <id>)": name the uuid only
+            value = value.rsplit(", ", 1)[0]
             return ValidationError(
                 _(
                     "Client UUID '%(uuid)s' is already used by another attendance "

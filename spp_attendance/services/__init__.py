@@ -2,8 +2,13 @@
 
 No ``request``, no werkzeug: the controller parses and authenticates, calls one
 service and shapes the response; the services apply the models' rules (uniqueness
-keys, time zones, uuids, company isolation through ``env.companies``) and raise the
-typed errors of :mod:`.exceptions`.
+keys, time zones, uuids) and raise the typed errors of :mod:`.exceptions`.
+
+They run in the caller's environment, never as superuser: access rights and the
+record rules (company isolation) decide what exists for the caller. The API calls
+them as its technical user with the client's company as the only allowed company;
+the back office as the staff user. The one plain-SQL lookup (stored uuids and keys,
+in :mod:`.submit`) filters by ``env.companies`` itself.
 """
 
 from . import archive, exceptions, history, results, submit, subscribers, update

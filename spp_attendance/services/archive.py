@@ -17,9 +17,7 @@ class ArchiveService(Service):
             archived, and the ids not found)
         """
         Attendance = self.env["spp.attendance.list"]
-        records = Attendance.search(
-            [("id", "in", ids), ("company_id", "in", self.env.companies.ids)]
-        )
+        records = Attendance.search([("id", "in", ids)])
         missing = [record_id for record_id in ids if record_id not in records.ids]
         if records:
             records.write({"active": False})

@@ -135,10 +135,7 @@ class SubmitService(ReferenceChecks):
         subscribers = {
             subscriber.person_identifier: subscriber
             for subscriber in self.env["spp.attendance.subscriber"].search(
-                [
-                    ("person_identifier", "in", list({c.person_id for c in cards})),
-                    ("company_id", "in", self.env.companies.ids),
-                ]
+                [("person_identifier", "in", list({c.person_id for c in cards}))]
             )
         }
         types = self.active_records(
@@ -231,12 +228,16 @@ class SubmitService(ReferenceChecks):
         """Stored rows sharing a uuid or a duplicate key with the items (one
         query)."""
         live = [item for item in items if item.status != "rejected"]
+        # Plain SQL (no record rules): a uuid counts in the environment's
+        # companies only (unique per company); a duplicate key names its
+        # subscriber, hence its company, already.
         cr.execute(
             "SELECT id, uuid, duplicate_key, %s FROM spp_attendance_list "
-            "WHERE uuid = ANY(%%s) OR duplicate_key = ANY(%%s)"
-            % ", ".join(FINGERPRINT),
+            "WHERE (uuid = ANY(%%s) AND company_id = ANY(%%s)) "
+            "OR duplicate_key = ANY(%%s)" % ", ".join(FINGERPRINT),
             [
                 [item.vals["uuid"] for item in live if item.vals["uuid"]],
+                self.env.companies.ids,
                 [item.key for item in live if item.key],
             ],
         )

@@ -31,11 +31,7 @@ class SubscriberService(Service):
         :raise NotFound: when there is none
         """
         subscriber = self.Subscriber.search(
-            [
-                ("person_identifier", "=", (person_id or "").strip()),
-                ("company_id", "in", self.env.companies.ids),
-            ],
-            limit=1,
+            [("person_identifier", "=", (person_id or "").strip())], limit=1
         )
         if not subscriber:
             message = f"PersonID {person_id} does not exist."
@@ -49,7 +45,6 @@ class SubscriberService(Service):
     def search_page(self, domain, offset, limit, after_id):
         """Subscribers ordered by id, by offset or after an id (cursor):
         ``(page, total, has_more)``."""
-        domain = [("company_id", "in", self.env.companies.ids), *domain]
         total = self.Subscriber.search_count(domain)
         if after_id is not None:
             domain = [*domain, ("id", ">", after_id)]

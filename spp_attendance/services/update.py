@@ -29,12 +29,7 @@ class UpdateService(ReferenceChecks):
         """
         submission = Submission.coerce(submission)
         Attendance = self.env["spp.attendance.list"]
-        records = Attendance.search(
-            [
-                ("id", "in", [change.id for change in changes]),
-                ("company_id", "in", self.env.companies.ids),
-            ]
-        )
+        records = Attendance.search([("id", "in", [change.id for change in changes])])
         by_id = {record.id: record for record in records}
         types = self.active_records(
             "spp.attendance.type",

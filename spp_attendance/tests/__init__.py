@@ -1,6 +1,7 @@
 from . import (
     test_api_attendance,
     test_api_client_credential,
+    test_api_company_isolation,
     test_attendance_list,
     test_bearer_auth,
     test_calendar_tour,
