@@ -194,11 +194,12 @@ def test_worker_killed_mid_batch_stores_all_or_nothing_then_retry_once(api):
     thread = threading.Thread(target=send)
     with server.probe() as probe:
         probe.execute(
-            "INSERT INTO spp_attendance_list (subscriber_id, attendance_category, "
-            "attendance_datetime, attendance_date, attendance_time, submitted_by, "
-            "submitted_datetime, uuid, active) "
-            "SELECT id, 'present', now(), current_date, '00:00:00', 'fault injection', "
-            "now(), %s, true FROM spp_attendance_subscriber "
+            # with the subscriber's company: the uuid is unique per company
+            "INSERT INTO spp_attendance_list (subscriber_id, company_id, "
+            "attendance_category, attendance_datetime, attendance_date, "
+            "attendance_time, submitted_by, submitted_datetime, uuid, active) "
+            "SELECT id, company_id, 'present', now(), current_date, '00:00:00', "
+            "'fault injection', now(), %s, true FROM spp_attendance_subscriber "
             "WHERE person_identifier = %s",
             (last_card["uuid"], body["records"][-1]["person_id"]),
         )

@@ -90,11 +90,12 @@ class _Occupier:
         self.day += 1
         moment = f"2040-01-{self.day:02d} 08:00:00"
         probe.execute(
-            "INSERT INTO spp_attendance_list (subscriber_id, attendance_category, "
-            "attendance_datetime, attendance_date, attendance_time, submitted_by, "
-            "submitted_datetime, uuid, active) "
-            "SELECT id, 'present', now(), current_date, '00:00:00', 'occupier', "
-            "now(), %s, true FROM spp_attendance_subscriber "
+            # with the subscriber's company: the uuid is unique per company
+            "INSERT INTO spp_attendance_list (subscriber_id, company_id, "
+            "attendance_category, attendance_datetime, attendance_date, "
+            "attendance_time, submitted_by, submitted_datetime, uuid, active) "
+            "SELECT id, company_id, 'present', now(), current_date, '00:00:00', "
+            "'occupier', now(), %s, true FROM spp_attendance_subscriber "
             "WHERE person_identifier = %s",
             (card_uuid, self.person),
         )
@@ -150,6 +151,50 @@ class _Occupier:
         probe.close()  # rolls back: the request goes on and is answered
         thread.join(timeout=300)
         assert not thread.is_alive()
+
+
+def test_client_and_key_changes_reach_every_worker_at_once(odoo_workers_server):
+    """Each worker caches API clients and verification keys (no query per request);
+    a change made through any worker is seen by every worker at its next request:
+    the change clears Odoo's registry cache, which Odoo signals through the
+    database. Each check is made on each worker in turn (the other one kept busy),
+    after both have cached the client and the keys."""
+    server = odoo_workers_server
+    occupier = _Occupier(server)
+    pids = [worker.pid for worker in server.worker_processes()[:2]]
+    assert len(pids) == 2
+    client = make_api_client(server)
+    person = make_subscribers(server, 1)[0]
+    model = "spp.attendance.api.client.credential"
+
+    def status_on_each_worker(headers):
+        statuses = []
+        for pid in pids:
+            held = occupier.occupy(next(other for other in pids if other != pid))
+            try:
+                response = server.get(f"/subscriber/{person}", headers=headers)
+                statuses.append(response.status_code)
+            finally:
+                occupier.release(held)
+        return statuses
+
+    old_headers = server.bearer(client)
+    assert status_on_each_worker(old_headers) == [200, 200]
+    # a new signing key: tokens it signs verify everywhere at once
+    server.rpc("spp.oauth.key", "action_rotate")
+    new_headers = server.bearer(client)
+    assert status_on_each_worker(new_headers) == [200, 200]
+    # a regenerated secret: tokens obtained before it are refused everywhere
+    action = server.rpc(model, "action_regenerate_secret", [client["id"]])
+    client["client_secret"] = server.rpc(
+        action["res_model"], "read", [action["res_id"]], ["display_client_secret"]
+    )[0]["display_client_secret"]
+    assert status_on_each_worker(new_headers) == [401, 401]
+    fresh_headers = server.bearer(client)
+    assert status_on_each_worker(fresh_headers) == [200, 200]
+    # a revoked client: refused everywhere
+    server.rpc(model, "action_revoke", [client["id"]])
+    assert status_on_each_worker(fresh_headers) == [401, 401]
 
 
 def test_token_brute_force_is_throttled_across_workers(odoo_workers_server):

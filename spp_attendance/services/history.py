@@ -8,6 +8,22 @@ from .exceptions import Invalid, UnknownReference
 from .results import Page, PersonHistory
 from .subscribers import SubscriberService
 
+#: What :func:`record_payload` reads of a record, fetched with the search.
+RECORD_FIELDS = (
+    "uuid",
+    "attendance_date",
+    "attendance_time",
+    "attendance_datetime",
+    "attendance_category",
+    "attendance_type_id",
+    "attendance_location_id",
+    "attendance_description",
+    "attendance_external_url",
+    "submitted_by",
+    "submitted_datetime",
+    "submission_source",
+)
+
 
 def record_payload(record):
     """The upstream JSON shape of an attendance record."""
@@ -110,7 +126,9 @@ class HistoryService(Service):
                 ("id", "<", last_id),
             ]
             offset = 0
-        records = Attendance.search(domain, offset=offset, limit=limit + 1)
+        records = Attendance.search_fetch(
+            domain, RECORD_FIELDS, offset=offset, limit=limit + 1
+        )
         page = records[:limit]
         last = page[-1:] if page else page
         return PersonHistory(

@@ -4,6 +4,15 @@ from .common import Service
 from .exceptions import NotFound
 from .results import Page
 
+#: The subscriber's own columns in the payload (the others are the partner's).
+PAYLOAD_FIELDS = (
+    "person_identifier",
+    "name",
+    "family_name",
+    "given_name",
+    "partner_id",
+)
+
 
 def subscriber_payload(subscriber):
     """The upstream JSON shape of a subscriber (empty values are ``false``)."""
@@ -25,13 +34,14 @@ class SubscriberService(Service):
     def Subscriber(self):
         return self.env["spp.attendance.subscriber"]
 
-    def find(self, person_id):
-        """The active subscriber with this identifier in the current companies.
+    def find(self, person_id, fields=("person_identifier",)):
+        """The active subscriber with this identifier in the current companies,
+        with ``fields`` read by the same query.
 
         :raise NotFound: when there is none
         """
-        subscriber = self.Subscriber.search(
-            [("person_identifier", "=", (person_id or "").strip())], limit=1
+        subscriber = self.Subscriber.search_fetch(
+            [("person_identifier", "=", (person_id or "").strip())], fields, limit=1
         )
         if not subscriber:
             message = f"PersonID {person_id} does not exist."
@@ -40,7 +50,7 @@ class SubscriberService(Service):
 
     def info(self, person_id):
         """``GET /subscriber/<person_id>``."""
-        return subscriber_payload(self.find(person_id))
+        return subscriber_payload(self.find(person_id, PAYLOAD_FIELDS))
 
     def search_page(self, domain, offset, limit, after_id):
         """Subscribers ordered by id, by offset or after an id (cursor):
@@ -49,8 +59,8 @@ class SubscriberService(Service):
         if after_id is not None:
             domain = [*domain, ("id", ">", after_id)]
             offset = 0
-        records = self.Subscriber.search(
-            domain, order="id", offset=offset, limit=limit + 1
+        records = self.Subscriber.search_fetch(
+            domain, PAYLOAD_FIELDS, order="id", offset=offset, limit=limit + 1
         )
         return records[:limit], total, len(records) > limit
 

@@ -6,7 +6,7 @@ import uuid
 
 from passlib.context import CryptContext
 
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
@@ -127,10 +127,24 @@ class SppOAuthClientMixin(models.AbstractModel):
                     )
                 )
 
+    # Every change of a client clears the client states cached by each worker (Odoo's
+    # registry cache, signalled through the database to every worker and node when
+    # the changing transaction ends): revoking, regenerating a secret or editing a
+    # client takes effect on the next request everywhere.
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
     def write(self, vals):
         if "client_id" in vals:
             raise ValidationError(_("The client ID cannot be changed."))
+        self.env.registry.clear_cache()
         return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
 
     # ------------------------------------------------------------------------------
     # Secrets
@@ -236,6 +250,11 @@ class SppOAuthClientMixin(models.AbstractModel):
         self.invalidate_recordset(["token_count", "last_used_at"])
         return token, claims
 
+    #: Fields read with the client's state and kept in each worker's cache, so that
+    #: an authenticated request reads nothing of the client (add what the protected
+    #: controllers read, e.g. the company).
+    _spp_oauth_cached_fields = ("name",)
+
     @api.model
     def _spp_oauth_client_from_claims(self, claims):
         """The client a verified token belongs to, if it may still use the API.
@@ -244,21 +263,45 @@ class SppOAuthClientMixin(models.AbstractModel):
             the token was obtained before the client's secret last changed.
         """
         client_id = claims.get("sub")
-        client = self.browse()
+        state = None
         if isinstance(client_id, str) and client_id:
-            client = self.search([("client_id", "=", client_id)], limit=1)
-        if not client:
+            state = self._spp_oauth_client_state(client_id)
+        if not state:
             raise tokens.OAuthTokenError("revoked", "the client is unknown or revoked")
-        changed_at = client.secret_changed_at
+        record_id, secret_version, changed_at, values = state
         if (
             not changed_at
-            or claims.get("sver") != client.secret_version
+            or claims.get("sver") != secret_version
             or int(claims.get("iat", 0)) < calendar.timegm(changed_at.timetuple())
         ):
             raise tokens.OAuthTokenError(
                 "revoked", "the token was issued before the secret changed"
             )
+        client = self.browse(record_id)
+        for name, value in values:
+            field = self._fields[name]
+            if not self.env.cache.contains(client, field):
+                self.env.cache.set(client, field, value)
         return client
+
+    @api.model
+    @tools.ormcache("client_id")
+    def _spp_oauth_client_state(self, client_id):
+        """``(id, secret_version, secret_changed_at, ((field, cache value), ...))`` of
+        the active client with this id, or ``None``; cached per worker (see
+        :meth:`write`)."""
+        client = (
+            self.sudo()
+            .with_context(active_test=True)
+            .search([("client_id", "=", client_id)], limit=1)
+        )
+        if not client:
+            return None
+        values = tuple(
+            (name, client._fields[name].convert_to_cache(client[name], client))
+            for name in self._spp_oauth_cached_fields
+        )
+        return client.id, client.secret_version, client.secret_changed_at, values
 
     def _spp_oauth_env_user(self):
         """The user the protected controllers run as (default: the public user).

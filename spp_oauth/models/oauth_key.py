@@ -115,6 +115,22 @@ class SppOAuthKey(models.Model):
 
     _sql_constraints = [("kid_uniq", "unique(kid)", "The key id must be unique.")]
 
+    # Every change of a key clears the verification keys cached by each worker
+    # (Odoo's registry cache, signalled through the database to every worker and
+    # node at the end of the changing transaction).
+    @api.model_create_multi
+    def create(self, vals_list):
+        self.env.registry.clear_cache()
+        return super().create(vals_list)
+
+    def write(self, vals):
+        self.env.registry.clear_cache()
+        return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
     @api.depends("state")
     def _compute_state_sequence(self):
         order = {"current": 0, "previous": 1, "retired": 2}
@@ -216,6 +232,7 @@ class SppOAuthKey(models.Model):
             (kid,),
         )
         self.invalidate_model()
+        self.env.registry.clear_cache()
         _logger.info("spp_oauth: signing with the configured key %s", kid)
 
     @api.model
@@ -238,16 +255,26 @@ class SppOAuthKey(models.Model):
     def _spp_oauth_verification_keys(self):
         """``{kid: (algorithm, public_pem)}`` of the keys whose tokens may be valid."""
         cutoff = fields.Datetime.now() - KEY_RETENTION
-        keys = self.sudo().search(
-            [
-                "|",
-                ("state", "=", "current"),
-                "&",
-                ("state", "=", "previous"),
-                ("retired_at", ">", cutoff),
-            ]
+        return {
+            kid: (algorithm, public_pem)
+            for kid, algorithm, public_pem, state, retired_at in self._spp_oauth_keys()
+            if state == "current" or (retired_at and retired_at > cutoff)
+        }
+
+    @api.model
+    @tools.ormcache()
+    def _spp_oauth_keys(self):
+        """The current and previous keys' ``(kid, algorithm, public_pem, state,
+        retired_at)``, cached per worker: verifying a token costs no query. The
+        public part only (never the private key) is kept in memory."""
+        self.env.cr.execute(
+            """
+            SELECT kid, algorithm, public_key_pem, state, retired_at
+              FROM spp_oauth_key
+             WHERE state IN ('current', 'previous')
+            """
         )
-        return {key.kid: (key.algorithm, key.public_key_pem) for key in keys}
+        return tuple(self.env.cr.fetchall())
 
     @api.autovacuum
     def _gc_retired_keys(self):
