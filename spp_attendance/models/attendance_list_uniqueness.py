@@ -220,13 +220,13 @@ class AttendanceListUniqueness(models.Model):
 
     def _prepare_create_values(self, vals_list):
         result = super()._prepare_create_values(vals_list)
-        # The API batch classified its cards against the same data already (one
-        # query each); the unique indexes still guard against races.
-        if not self.env.context.get("spp_attendance_prechecked"):
-            self._check_uuids(
-                [(vals.get("uuid"), vals.get("company_id")) for vals in result]
-            )
-            self._check_duplicate_keys([vals.get("duplicate_key") for vals in result])
+        # Friendly messages first; the unique indexes still guard against races.
+        # (API batches do not come here: services/submit.py inserts them, after
+        # classifying their cards against the same data.)
+        self._check_uuids(
+            [(vals.get("uuid"), vals.get("company_id")) for vals in result]
+        )
+        self._check_duplicate_keys([vals.get("duplicate_key") for vals in result])
         return result
 
     @api.model

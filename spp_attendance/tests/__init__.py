@@ -17,6 +17,7 @@ from . import (
     test_registry_pagination,
     test_security,
     test_smoke,
+    test_submit_insert,
     test_subscriber,
     test_token_endpoint,
     test_ui_tour,
