@@ -20,7 +20,8 @@ class ArchiveService(Service):
         records = Attendance.search([("id", "in", ids)])
         missing = [record_id for record_id in ids if record_id not in records.ids]
         if records:
-            records.write({"active": False})
+            # the note below is the audit trail: no tracking message per record
+            records.with_context(tracking_disable=True).write({"active": False})
             if client:
                 Attendance._api_log(
                     records,

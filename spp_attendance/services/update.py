@@ -1,14 +1,32 @@
 """``PUT /attendances``: partial updates, all or nothing."""
 
 import pytz
+from markupsafe import Markup
 
 from odoo import _
 from odoo.exceptions import ValidationError
+from odoo.tools import SQL
 
 from .common import ReferenceChecks, at, is_web_url
 from .exceptions import BatchRejected, DuplicateRecord, Invalid, NotFound
 from .results import ChangeResult, Submission
 
+#: The columns a PUT writes (all of them, for every record), with their types.
+UPDATE_COLUMNS = (
+    ("attendance_type_id", "int4"),
+    ("attendance_location_id", "int4"),
+    ("attendance_category", "varchar"),
+    ("attendance_description", "text"),
+    ("attendance_external_url", "varchar"),
+    ("attendance_datetime", "timestamp"),
+    ("attendance_tz", "varchar"),
+    ("attendance_date", "date"),
+    ("attendance_time", "varchar"),
+    ("duplicate_key", "varchar"),
+    ("submitted_by", "varchar"),
+    ("submitted_datetime", "timestamp"),
+    ("submission_source", "varchar"),
+)
 #: change key -> field written
 FIELDS = (
     ("type_id", "attendance_type_id"),
@@ -56,23 +74,126 @@ class UpdateService(ReferenceChecks):
                 result.status = "unchanged"
         if any(result.status == "rejected" for result in results):
             raise BatchRejected(results)
-        try:
-            with self.env.cr.savepoint():
-                for result, record, vals in writes:
-                    try:
-                        record.write(vals)
-                    except ValidationError as exc:
-                        result.status = "rejected"
-                        result.error = self._write_error(result.index, exc)
-                        raise
-        except ValidationError as exc:
-            raise BatchRejected(results) from exc
-        if writes and client:
-            Attendance._api_log(
-                [record for _result, record, _vals in writes],
-                _("Changed through the API by client %(client)s.", client=client.name),
-            )
+        if writes:
+            self._apply(writes, results, client)
         return results
+
+    # -- the set-based write --------------------------------------------------------
+
+    def _apply(self, writes, results, client):
+        """Write every change in one UPDATE, with one audit note per record (one
+        batch): queries do not grow with the number of records.
+
+        The stored computed fields (time zone, local date and time, duplicate key)
+        are computed with the model's own methods, as ``write()`` would; duplicate
+        keys are checked against the batch and the stored records (the unique index
+        still guards against races); access rights, record rules and the model's
+        Python constraints are checked as ``write()`` checks them. The audit note
+        lists each changed field (old and new value) instead of a tracking message.
+        """
+        Attendance = self.env["spp.attendance.list"]
+        Attendance.check_access_rights("write")
+        flags = Attendance._get_uniqueness_flags()
+        records = Attendance.browse(dict.fromkeys(rec.id for _r, rec, _v in writes))
+        locations = self.env["spp.attendance.location"].browse(
+            {rec.attendance_location_id.id for rec in records}
+            | {
+                v["attendance_location_id"]
+                for _r, _rec, v in writes
+                if v.get("attendance_location_id")
+            }
+        )
+        rows, seen_keys = {}, {}
+        before = {record.id: _audit_values(record) for record in records}
+        for result, record, vals in writes:
+            row = rows.get(record.id) or {
+                name: record[name].id if pg_type == "int4" else record[name]
+                for name, pg_type in UPDATE_COLUMNS
+            }
+            row.update(vals)
+            location = locations.browse(row["attendance_location_id"] or ())
+            row["attendance_tz"] = Attendance._resolve_tz(
+                location.with_prefetch(locations._prefetch_ids) or None,
+                record.company_id,
+            )
+            local = pytz.utc.localize(row["attendance_datetime"]).astimezone(
+                pytz.timezone(row["attendance_tz"])
+            )
+            row["attendance_date"] = local.date()
+            row["attendance_time"] = local.strftime("%H:%M:%S")
+            row["duplicate_key"] = Attendance._make_duplicate_key(
+                flags,
+                record.subscriber_id.id,
+                row["attendance_date"],
+                row["attendance_time"],
+                row["attendance_type_id"],
+                row["attendance_location_id"],
+            )
+            rows[record.id] = row
+            key = row["duplicate_key"]
+            if key and seen_keys.get(key, (None, record))[1] != record:
+                self._reject(
+                    results, result, Attendance._duplicate_error(key, in_batch=True)
+                )
+            if key:
+                seen_keys[key] = (result, record)
+        stored = Attendance._first_stored(
+            "duplicate_key",
+            {row["duplicate_key"] for row in rows.values() if row["duplicate_key"]},
+            exclude_ids=tuple(rows),
+        )
+        if stored:
+            self._reject(
+                results,
+                seen_keys[stored[0]][0],
+                Attendance._duplicate_error(stored[0], existing_id=stored[1]),
+            )
+        self.env.flush_all()
+        columns = {
+            name: [row[name] or None for row in rows.values()]
+            for name, _t in UPDATE_COLUMNS
+        }
+        names = [name for name, _type in UPDATE_COLUMNS]
+        try:
+            with Attendance._translate_unique_violations():
+                self.env.cr.execute(
+                    SQL(
+                        """
+                        UPDATE %s AS record
+                           SET %s, write_uid = %s, write_date = %s
+                          FROM unnest(%s::int4[], %s) AS change(id, %s)
+                         WHERE record.id = change.id
+                        """,
+                        SQL.identifier(Attendance._table),
+                        SQL(", ").join(
+                            SQL("%s = change.%s", SQL.identifier(n), SQL.identifier(n))
+                            for n in names
+                        ),
+                        self.env.uid,
+                        self.env.cr.now(),
+                        list(rows),
+                        SQL(", ").join(
+                            SQL("%s::%s[]", columns[name], SQL(pg_type))
+                            for name, pg_type in UPDATE_COLUMNS
+                        ),
+                        SQL(", ").join(SQL.identifier(name) for name in names),
+                    )
+                )
+                records.invalidate_recordset([*names, "write_uid", "write_date"])
+                if any("attendance_external_url" in v for _r, _rec, v in writes):
+                    records._validate_fields(["attendance_external_url"])
+                records.check_access_rule("write")
+        except ValidationError as exc:
+            key = getattr(exc, "duplicate_key", None)
+            result = seen_keys[key][0] if key in seen_keys else writes[0][0]
+            self._reject(results, result, exc)
+        if client:
+            _log_changes(records, before, client)
+
+    def _reject(self, results, result, exc):
+        result.status = "rejected"
+        result.error = self._write_error(result.index, exc)
+        raise BatchRejected(results) from exc
 
     def _problem(self, change, record, types, locations):
         values, path = change.values, change.path
@@ -119,3 +240,50 @@ class UpdateService(ReferenceChecks):
                 field=path,
             )
         return Invalid(message, field=path)
+
+
+#: The fields an audit note of a PUT reports, old and new value.
+AUDITED = (
+    "attendance_date",
+    "attendance_time",
+    "attendance_category",
+    "attendance_type_id",
+    "attendance_location_id",
+    "attendance_description",
+    "attendance_external_url",
+)
+
+
+def _audit_values(record):
+    """The audited fields of ``record``, as they read in a note."""
+    values = {}
+    for name in AUDITED:
+        field, value = record._fields[name], record[name]
+        if field.type == "many2one":
+            value = value.display_name
+        elif field.type == "selection":
+            value = dict(field._description_selection(record.env)).get(value)
+        values[name] = value
+    return values
+
+
+def _log_changes(records, before, client):
+    """One note per record naming the API client and what changed (one batch)."""
+    bodies = {}
+    for record in records:
+        old, new = before[record.id], _audit_values(record)
+        lines = Markup().join(
+            Markup("<li>%s: %s → %s</li>")
+            % (
+                record._fields[name]._description_string(record.env),
+                old[name] or "",
+                new[name] or "",
+            )
+            for name in AUDITED
+            if old[name] != new[name]
+        )
+        bodies[record.id] = Markup("<p>%s</p><ul>%s</ul>") % (
+            _("Changed through the API by client %(client)s.", client=client.name),
+            lines,
+        )
+    records._message_log_batch(bodies=bodies)

@@ -15,7 +15,14 @@ from .test_api_attendance import ApiCase
 
 #: Upper bounds measured on this code (test-mode counts, see above); a change that
 #: adds queries per request must raise them knowingly.
-MAX_QUERIES = {"submit": 16, "history": 10, "subscribers": 8, "attendances": 12}
+MAX_QUERIES = {
+    "update": 32,
+    "delete": 32,
+    "submit": 16,
+    "history": 10,
+    "subscribers": 8,
+    "attendances": 12,
+}
 
 
 @tagged("post_install", "-at_install")
@@ -71,6 +78,50 @@ class TestApiQueries(ApiCase):
         }
         self.assertEqual(len(set(counts.values())), 1, counts)
         self.assertLessEqual(counts[60], MAX_QUERIES["submit"], counts)
+
+    def test_update_and_delete_do_not_grow_with_the_batch(self):
+        """Set-based PUT and DELETE: at most twice a POST's queries, whatever the
+        number of records, with one audit note per record and no tracking
+        message."""
+        response = self.api("POST", "/attendances", self.submission(60, 6))
+        ids = [result["id"] for result in response.json()["results"]]
+        warm_up = self.submission(0, 1)
+        warm_up["records"] = [
+            {"id": ids[0], "time_card": {"attendance_description": "x"}}
+        ]
+        self.api("PUT", "/attendances", warm_up)
+        counts = {}
+        for size in (1, 20, 60):
+            body = self.submission(0, 1)
+            body["records"] = [
+                {"id": record_id, "time_card": {"attendance_category": category}}
+                for record_id in ids[:size]
+                for category in ("absent",)
+            ]
+            counts[size] = len(self.queries("PUT", "/attendances", body))
+            body["records"] = [
+                {"id": r["id"], "time_card": {"attendance_category": "present"}}
+                for r in body["records"]
+            ]
+            self.api("PUT", "/attendances", body)
+        self.assertEqual(len(set(counts.values())), 1, counts)
+        self.assertLessEqual(counts[60], MAX_QUERIES["update"], counts)
+        record = self.Attendance.browse(ids[59])
+        notes = record.message_ids
+        self.assertEqual(len(notes), 2, "one note per PUT, no tracking message")
+        # warm-up included for the first record: 3 notes there
+        self.assertIn("Absent", notes[-1].body)
+        self.assertFalse(notes.tracking_value_ids)
+        deletes = {
+            size: len(
+                self.queries("DELETE", "/attendances?ids=" + ",".join(map(str, chunk)))
+            )
+            for size, chunk in ((1, ids[:1]), (20, ids[1:21]), (39, ids[21:]))
+        }
+        self.assertEqual(len(set(deletes.values())), 1, deletes)
+        self.assertLessEqual(deletes[39], MAX_QUERIES["delete"], deletes)
+        self.assertFalse(self.Attendance.browse(ids).filtered("active"))
+        self.assertFalse(record.message_ids.tracking_value_ids)
 
     def test_reads_do_not_grow_with_the_page(self):
         self.api(
