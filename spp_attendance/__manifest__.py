@@ -11,7 +11,7 @@
     "development_status": "Beta",
     "depends": ["base", "mail", "spp_oauth"],
     "external_dependencies": {
-        "python": ["jsonschema", "oauthlib", "requests", "urllib3"]
+        "python": ["oauthlib", "pydantic", "requests", "urllib3"]
     },
     "data": [
         "security/security.xml",

@@ -1,336 +1,166 @@
-"""The routes of the attendance API and the OpenAPI 3.1 document built from them.
+"""Route declarations and the OpenAPI 3.1 document generated from them.
 
-``ROUTES`` is the single list of routes: the controllers look up their body schema
-and query parameters here, and :func:`openapi_document` publishes the same
-declarations at ``GET /api/openapi.json``.
+A :class:`Route` is declared next to its handler (the controllers); it names the
+contract's models (:mod:`.schemas`) for the query string, the body and each response.
+:func:`openapi_document` turns a list of routes into the document served at
+``GET /api/openapi.json``: the models' JSON Schemas come from Pydantic, under
+``components/schemas``.
 """
 
-from collections import namedtuple
+import re
+from dataclasses import dataclass, field
 
-from . import schemas as s
+from pydantic import BaseModel
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-Route = namedtuple(
-    "Route", "method path operation summary scope params body responses tags"
-)
+from . import schemas
 
-
-def _error(description):
-    return (description, s.ERROR)
+REF_TEMPLATE = "#/components/schemas/{model}"
 
 
-AUTH_ERRORS = {
-    401: _error("Missing, malformed, expired or revoked bearer token."),
-    403: _error("The token lacks the scope this route needs."),
-}
-COMMON_ERRORS = {
-    400: _error("Invalid request: the error names the field and why."),
-    **AUTH_ERRORS,
-}
-LIST_PARAMS = [*s.PAGE_PARAMS, *s.FILTER_PARAMS]
+@dataclass(frozen=True)
+class Route:
+    """One API operation: ``method`` and ``path`` (OpenAPI syntax, ``{person_id}``),
+    its ``operation`` id, the token ``scope`` it needs (``None``: public), its
+    ``query`` and ``body`` models (a body may map media types to models), and
+    ``responses``: ``{status: (description, model or None)}``."""
 
-ROUTES = [
-    Route(
-        "post",
-        "/attendances",
-        "submitAttendances",
-        "Submit attendance time cards for one or more persons",
-        "write",
-        ["ignore_unique", "atomic"],
-        s.SUBMIT_BODY,
-        {
-            200: ("Every card was stored, unchanged or skipped.", s.SUBMIT_RESPONSE),
-            207: (
-                "atomic=false and some cards were rejected; see `results`.",
-                s.SUBMIT_RESPONSE,
-            ),
-            **COMMON_ERRORS,
-            409: _error("A card's uuid was already used for different content."),
-            413: _error("Request body too large."),
-        },
-        ["attendance"],
-    ),
-    Route(
-        "put",
-        "/attendances",
-        "updateAttendances",
-        "Update attendance records (atomic: all or nothing)",
-        "write",
-        [],
-        s.UPDATE_BODY,
-        {
-            200: ("Every record was updated.", s.UPDATE_RESPONSE),
-            **COMMON_ERRORS,
-            404: _error("An attendance id does not exist."),
-            409: _error("The change would create a duplicate."),
-            413: _error("Request body too large."),
-        },
-        ["attendance"],
-    ),
-    Route(
-        "delete",
-        "/attendances",
-        "deleteAttendances",
-        "Remove attendance records (archived: recoverable and audited)",
-        "write",
-        ["ids"],
-        None,
-        {
-            200: ("The existing records were removed.", s.DELETE_RESPONSE),
-            **COMMON_ERRORS,
-            404: _error("None of the ids exists."),
-        },
-        ["attendance"],
-    ),
-    Route(
-        "get",
-        "/attendances",
-        "listAttendances",
-        "Attendance of many persons, paginated over persons",
-        "read",
-        [*LIST_PARAMS, "person_ids", "last_id"],
-        None,
-        {200: ("One object per person.", s.PERSONS_ATTENDANCE), **COMMON_ERRORS},
-        ["attendance"],
-    ),
-    Route(
-        "get",
-        "/attendance/types",
-        "listAttendanceTypes",
-        "Attendance types",
-        "read",
-        [],
-        None,
-        {200: ("All active types.", s.NAMED_RECORDS), **AUTH_ERRORS},
-        ["configuration"],
-    ),
-    Route(
-        "get",
-        "/attendance/locations",
-        "listAttendanceLocations",
-        "Attendance locations",
-        "read",
-        [],
-        None,
-        {200: ("All active locations.", s.NAMED_RECORDS), **AUTH_ERRORS},
-        ["configuration"],
-    ),
-    Route(
-        "get",
-        "/attendance",
-        "getPersonAttendanceByQuery",
-        "One person's attendance; addresses every identifier (e.g. `types`, `a/b`)",
-        "read",
-        ["person_id", *LIST_PARAMS],
-        None,
-        {
-            200: ("The person's attendance, paginated.", s.PERSON_HISTORY),
-            **COMMON_ERRORS,
-            404: _error("Unknown person."),
-        },
-        ["attendance"],
-    ),
-    Route(
-        "get",
-        "/attendance/{person_id}",
-        "getPersonAttendance",
-        "One person's attendance, paginated",
-        "read",
-        LIST_PARAMS,
-        None,
-        {
-            200: ("The person's attendance, paginated.", s.PERSON_HISTORY),
-            **COMMON_ERRORS,
-            404: _error("Unknown person."),
-        },
-        ["attendance"],
-    ),
-    Route(
-        "get",
-        "/subscribers",
-        "listSubscribers",
-        "Subscribers, paginated",
-        "read",
-        [*s.PAGE_PARAMS, "last_id"],
-        None,
-        {200: ("A page of subscribers.", s.SUBSCRIBERS), **COMMON_ERRORS},
-        ["subscribers"],
-    ),
-    Route(
-        "get",
-        "/subscriber",
-        "getSubscriberByQuery",
-        "One subscriber; addresses every identifier",
-        "read",
-        ["person_id"],
-        None,
-        {
-            200: ("The subscriber.", s.SUBSCRIBER),
-            **COMMON_ERRORS,
-            404: _error("Unknown person."),
-        },
-        ["subscribers"],
-    ),
-    Route(
-        "get",
-        "/subscriber/{person_id}",
-        "getSubscriber",
-        "One subscriber",
-        "read",
-        [],
-        None,
-        {
-            200: ("The subscriber.", s.SUBSCRIBER),
-            **COMMON_ERRORS,
-            404: _error("Unknown person."),
-        },
-        ["subscribers"],
-    ),
-]
+    method: str
+    path: str
+    operation: str
+    summary: str
+    scope: str | None
+    tags: tuple
+    responses: dict
+    query: type[BaseModel] | None = None
+    body: type[BaseModel] | dict | None = None
+    description: str | None = None
+    path_params: tuple = field(init=False)
 
-_BY_OPERATION = {route.operation: route for route in ROUTES}
+    def __post_init__(self):
+        object.__setattr__(
+            self, "path_params", tuple(re.findall(r"{(\w+)}", self.path))
+        )
+
+    @property
+    def bodies(self):
+        if self.body is None:
+            return {}
+        if isinstance(self.body, dict):
+            return self.body
+        return {"application/json": self.body}
+
+    def response_model(self, status):
+        return self.responses[status][1]
 
 
-def route(operation):
-    """The declaration of one route, by its OpenAPI operation id."""
-    return _BY_OPERATION[operation]
+def error_responses(*statuses, **descriptions):
+    """Error responses with the envelope: ``{status: (description, Error)}``."""
+    texts = {
+        400: "Invalid request: the error names the field and why.",
+        401: "Missing, malformed, expired or revoked bearer token.",
+        403: "The token lacks the scope this route needs.",
+        413: "Request body too large.",
+    }
+    texts.update({int(key[1:]): text for key, text in descriptions.items()})
+    return {status: (texts[status], schemas.Error) for status in statuses}
 
 
-OAUTH_ERROR = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "string",
-            "enum": [
-                "invalid_request",
-                "invalid_client",
-                "unsupported_grant_type",
-                "invalid_scope",
-                "slow_down",
-                "request_too_large",
-            ],
-        },
-        "error_description": {"type": "string"},
-    },
-}
-TOKEN_ROUTE = {
-    "post": {
-        "operationId": "issueToken",
-        "summary": "Client-credentials token (RFC 6749 form, or upstream JSON body)",
-        "tags": ["authentication"],
-        "security": [],
-        "requestBody": {
+class _Schemas(GenerateJsonSchema):
+    """Pydantic's JSON Schema without a title on every property, nor a ``null``
+    default (which would contradict the type of a field that is simply optional)."""
+
+    def field_title_should_be_set(self, schema):
+        return False
+
+    def default_schema(self, schema):
+        if schema.get("default", ...) is None:
+            return self.generate_inner(schema["schema"])
+        return super().default_schema(schema)
+
+
+def _parameters(route):
+    parameters = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+        for name in route.path_params
+    ]
+    if route.query is None:
+        return parameters
+    document = route.query.model_json_schema(schema_generator=_Schemas)
+    for name, schema in document["properties"].items():
+        schema = dict(schema)
+        parameter = {"name": name, "in": "query"}
+        parameter["required"] = name in document.get("required", ())
+        description = schema.pop("description", None)
+        if description:
+            parameter["description"] = description
+        parameter["schema"] = schema
+        parameters.append(parameter)
+    return parameters
+
+
+def _operation(route, refs):
+    operation = {
+        "operationId": route.operation,
+        "summary": route.summary,
+        "tags": list(route.tags),
+        "security": (
+            [{"bearer": []}, {"oauth2": [route.scope]}] if route.scope else []
+        ),
+    }
+    if route.description:
+        operation["description"] = route.description
+    parameters = _parameters(route)
+    if parameters:
+        operation["parameters"] = parameters
+    if route.bodies:
+        operation["requestBody"] = {
             "required": True,
             "content": {
-                "application/x-www-form-urlencoded": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "grant_type": {"type": "string"},
-                            "client_id": {"type": "string"},
-                            "client_secret": {"type": "string"},
-                            "scope": {"type": "string"},
-                        },
-                    }
-                },
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "client_id": {"type": "string"},
-                            "client_secret": {"type": "string"},
-                        },
-                    }
-                },
+                media: {"schema": refs[(model, "validation")]}
+                for media, model in route.bodies.items()
             },
-        },
-        "responses": {
-            "200": {
-                "description": "A bearer token.",
+        }
+    operation["responses"] = {
+        str(status): {"description": text}
+        | (
+            {
                 "content": {
-                    "application/json": {
-                        "schema": {
-                            "type": "object",
-                            "required": ["access_token", "token_type"],
-                            "properties": {
-                                "access_token": {"type": "string"},
-                                "token_type": {"type": "string"},
-                                "expires_in": {"type": "integer"},
-                                "scope": {"type": "string"},
-                            },
-                        }
-                    }
-                },
-            },
-            **{
-                str(code): {
-                    "description": text,
-                    "content": {"application/json": {"schema": OAUTH_ERROR}},
+                    "application/json": {"schema": refs[(model, "serialization")]}
                 }
-                for code, text in (
-                    (400, "invalid_request, unsupported_grant_type or invalid_scope."),
-                    (401, "invalid_client: unknown client or wrong secret."),
-                    (413, "Request body too large."),
-                    (429, "Too many failed attempts; see Retry-After."),
-                )
-            },
-        },
-    }
-}
-
-
-def _parameter(name, where="query"):
-    schema = dict(s.PARAMS[name]) if where == "query" else {"type": "string"}
-    description = schema.pop("description", None)
-    parameter = {"name": name, "in": where, "required": where == "path"}
-    parameter["schema"] = schema
-    if description:
-        parameter["description"] = description
-    return parameter
-
-
-def _operation(route_):
-    operation = {
-        "operationId": route_.operation,
-        "summary": route_.summary,
-        "tags": route_.tags,
-        "security": [{"bearer": []}, {"oauth2": [route_.scope]}],
-        "parameters": [_parameter(name) for name in route_.params],
-        "responses": {
-            str(code): {
-                "description": text,
-                "content": {"application/json": {"schema": schema}},
             }
-            for code, (text, schema) in route_.responses.items()
-        },
+            if model
+            else {}
+        )
+        for status, (text, model) in route.responses.items()
     }
-    if route_.params:
+    if route.query is not None:
         # Refused by the HTTP server before the request reaches the API, as HTML.
         operation["responses"]["414"] = {
             "description": "The request line (path and query) is longer than 64 KiB, "
             "e.g. a very long `person_ids` of non-ASCII identifiers: send fewer."
         }
-    if "{person_id}" in route_.path:
-        operation["parameters"].insert(0, _parameter("person_id", "path"))
-    if route_.body is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {"application/json": {"schema": route_.body}},
-        }
-    if route_.operation == "listAttendances":
-        operation["description"] = (
-            "Upstream clients may send the person filter as a JSON body on this GET "
-            '(`{"person_ids": [...]}`); it is still accepted but not described here, '
-            "since a body on GET is not portable. Use the `person_ids` parameter."
-        )
     return operation
 
 
-def openapi_document(server_url=None):
-    """The OpenAPI 3.1 document of the API, as a dict."""
-    paths = {"/auth/token": TOKEN_ROUTE}
-    for route_ in ROUTES:
-        paths.setdefault(route_.path, {})[route_.method] = _operation(route_)
+def openapi_document(routes, server_url=None):
+    """The OpenAPI 3.1 document of ``routes``, as a dict."""
+    models = {
+        (model, "validation") for route in routes for model in route.bodies.values()
+    } | {
+        (model, "serialization")
+        for route in routes
+        for _text, model in route.responses.values()
+        if model
+    }
+    refs, definitions = models_json_schema(
+        sorted(models, key=lambda item: (item[0].__name__, item[1])),
+        ref_template=REF_TEMPLATE,
+        schema_generator=_Schemas,
+    )
+    paths = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method] = _operation(route, refs)
     document = {
         "openapi": "3.1.0",
         "info": {
@@ -344,6 +174,7 @@ def openapi_document(server_url=None):
         },
         "paths": paths,
         "components": {
+            "schemas": definitions.get("$defs", {}),
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
                 "oauth2": {
@@ -359,7 +190,7 @@ def openapi_document(server_url=None):
                         }
                     },
                 },
-            }
+            },
         },
     }
     if server_url:

@@ -1,20 +1,37 @@
-"""Parse and validate API requests against :mod:`.schemas`; errors become 4xx.
+"""Read API requests with the contract's models; errors become the 4xx envelope.
 
-Nothing here touches the database: it turns raw bytes and query strings into
-checked Python values, or raises :class:`ApiError` with the path of the bad field.
+Nothing here touches the database: raw bytes and query strings become validated
+model instances, or :class:`ApiError` naming the bad field. Pydantic validates; this
+module only words its errors the way the API always has (``details[].reason`` is
+``required``, ``type``, ``format``, ``too_long``, ``too_short``, ``out_of_range``, ...)
+without echoing the input back.
 """
 
 import json
-from datetime import date, datetime
+from functools import cache
 
-from jsonschema import Draft202012Validator
+from pydantic import ValidationError
 
 from . import schemas
+from .types import Refusal
 
-TRUE_VALUES = ("1", "true", "t", "y", "yes", "on")
-FALSE_VALUES = ("0", "false", "f", "n", "no", "off")
 MAX_DETAILS = 20
 MAX_MESSAGE = 300
+
+#: Pydantic error types -> the API's reason (a "type" error is everything else that
+#: says the value is of the wrong kind).
+REASONS = {
+    "missing": "required",
+    "string_pattern_mismatch": "format",
+    "string_too_long": "too_long",
+    "too_long": "too_long",
+    "string_too_short": "too_short",
+    "too_short": "too_short",
+    "greater_than_equal": "out_of_range",
+    "less_than_equal": "out_of_range",
+    "greater_than": "out_of_range",
+    "less_than": "out_of_range",
+}
 
 
 class ApiError(Exception):
@@ -31,75 +48,163 @@ class ApiError(Exception):
         error = {"code": self.status, "message": self.message}
         if self.details:
             error["details"] = self.details
-        return {"error": error}
+        return dump(schemas.Error, {"error": error})
+
+
+def dump(model, payload):
+    """``payload`` shaped by the response ``model``: the keys it has, as JSON."""
+    return model.model_validate(payload).model_dump(mode="json", exclude_unset=True)
 
 
 def detail(path, reason, message):
     return {"path": path, "reason": reason, "message": message[:MAX_MESSAGE]}
 
 
-def _path(error_path, root=""):
-    parts = [root] if root else []
-    parts += [str(part) for part in error_path]
-    return "/".join(parts) or "(body)"
+def _path(parts, root=""):
+    return "/".join([root] * bool(root) + [str(part) for part in parts]) or "(body)"
 
 
-_VALIDATORS = {}
+@cache
+def _schema(model):
+    return model.model_json_schema()
 
 
-def _validator(schema):
-    key = id(schema)
-    if key not in _VALIDATORS:
-        Draft202012Validator.check_schema(schema)
-        _VALIDATORS[key] = Draft202012Validator(schema)
-    return _VALIDATORS[key]
+def _expected(model, loc):
+    """The JSON type(s) the document declares at ``loc``, as the API always named
+    them (``integer``, ``['string', 'null']``)."""
+    root = _schema(model)
 
+    def resolve(node):
+        while "$ref" in node:
+            node = root["$defs"][node["$ref"].rsplit("/", 1)[1]]
+        return node
 
-def _describe(error):
-    """A short message that does not echo (possibly huge) input back."""
-    field = error.path[-1] if error.path else "body"
-    validator = error.validator
-    if validator == "required":
-        missing = error.message.split("'")[1] if "'" in error.message else "?"
-        return "required", f"Missing required field: {missing}."
-    if validator in ("type", "anyOf"):
-        expected = error.schema.get("type") or [
-            sub.get("type") for sub in error.schema.get("anyOf", [])
-        ]
-        return "type", f"{field} has the wrong type (expected {expected})."
-    if validator == "pattern":
-        return "format", f"{field} is not in the expected format."
-    if validator in ("maxLength", "maxItems"):
-        return "too_long", f"{field} is too long (at most {error.validator_value})."
-    if validator in ("minLength", "minItems"):
-        return "too_short", f"{field} must not be empty."
-    if validator in ("minimum", "maximum"):
-        return "out_of_range", f"{field} is out of range."
-    return validator, f"{field} is invalid ({validator})."
-
-
-def validate(schema, data, message="Invalid request body.", root=""):
-    """Raise ``ApiError(400)`` listing every violation of ``schema`` in ``data``."""
-    errors = sorted(
-        _validator(schema).iter_errors(data), key=lambda e: list(map(str, e.path))
-    )
-    if errors:
-        details = []
-        for error in errors[:MAX_DETAILS]:
-            reason, text = _describe(error)
-            details.append(detail(_path(error.path, root), reason, text))
-        missing = [
-            error.message.split("'")[1]
-            for error in errors
-            if error.validator == "required" and not error.path and "'" in error.message
-        ]
-        if missing and not root:
-            # Upstream's wording, which existing clients may show to users.
-            raise ApiError(
-                400, f"Missing required fields: {', '.join(missing)}", details
+    node = resolve(root)
+    for part in loc:
+        if "anyOf" in node:
+            node = next(
+                resolve(sub)
+                for sub in node["anyOf"]
+                if resolve(sub).get("type") not in (None, "null")
             )
-        first = details[0]
-        raise ApiError(400, f"{message} {first['path']}: {first['message']}", details)
+        node = resolve(
+            node["items"] if isinstance(part, int) else node["properties"][part]
+        )
+    return node.get("type") or [resolve(sub).get("type") for sub in node["anyOf"]]
+
+
+def _describe(model, error, root):
+    """``(path, reason, message)`` of one Pydantic error."""
+    loc, kind = error["loc"], error["type"]
+    if kind == "missing":
+        return _path(loc[:-1], root), "required", f"Missing required field: {loc[-1]}."
+    field = loc[-1] if loc else "body"
+    reason = REASONS.get(kind, "type")
+    if reason == "too_long":
+        message = f"{field} is too long (at most {error['ctx']['max_length']})."
+    elif reason == "too_short":
+        message = f"{field} must not be empty."
+    elif reason == "out_of_range":
+        message = f"{field} is out of range."
+    elif reason == "format":
+        message = f"{field} is not in the expected format."
+    else:
+        message = f"{field} has the wrong type (expected {_expected(model, loc)})."
+    return _path(loc, root), reason, message
+
+
+def _refusal(error):
+    """The :class:`~.types.Refusal` of a Pydantic error, else ``None``."""
+    refusal = error.get("ctx", {}).get("error")
+    return refusal if isinstance(refusal, Refusal) else None
+
+
+def _refused(error, root=""):
+    """The :class:`ApiError` of a value refused by a reader (:class:`.Refusal`)."""
+    refusal = _refusal(error)
+    path = refusal.path or _path(error["loc"], root)
+    name = str(error["loc"][-1]) if error["loc"] else ""
+
+    def word(text):
+        return text.replace("{path}", path).replace("{name}", name)
+
+    return ApiError(
+        400, word(refusal.message), [detail(path, refusal.reason, word(refusal.detail))]
+    )
+
+
+def _sort_key(loc):
+    return [(0, part) if isinstance(part, int) else (1, part) for part in loc]
+
+
+def validate_body(model, data, message="Invalid request body."):
+    """``data`` (decoded JSON) as a ``model`` instance, or ``ApiError(400)``.
+
+    Every value that breaks the document is listed (the first in the message);
+    only without those, the first value refused by a reader (an impossible date).
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    refusals = [error for error in errors if _refusal(error)]
+    errors = [error for error in errors if not _refusal(error)]
+    if not errors:
+        raise _refused(min(refusals, key=lambda e: _sort_key(e["loc"]))) from None
+    described = sorted(
+        (_describe(model, error, "") for error in errors),
+        key=lambda item: item[0].split("/") if item[0] != "(body)" else [],
+    )
+    details = [detail(*item) for item in described[:MAX_DETAILS]]
+    missing = [
+        error["loc"][0]
+        for error in errors
+        if error["type"] == "missing" and len(error["loc"]) == 1
+    ]
+    if missing:
+        # Upstream's wording, which existing clients may show to users.
+        raise ApiError(400, f"Missing required fields: {', '.join(missing)}", details)
+    first = details[0]
+    raise ApiError(400, f"{message} {first['path']}: {first['message']}", details)
+
+
+def validate_query(model, args):
+    """The query string ``args`` (a mapping of text) as a ``model`` instance, or
+    ``ApiError(400)`` for the first bad parameter, in the order the model declares
+    them. Empty parameters are absent."""
+    present = {
+        name: args.get(name)
+        for name in model.model_fields
+        if args.get(name) not in (None, "")
+    }
+    try:
+        return model.model_validate(present)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+    # A missing parameter is reported only when all the others are valid.
+    error = min(errors, key=lambda error: error["type"] == "missing")
+    if _refusal(error):
+        raise _refused(error, "query") from None
+    name = error["loc"][0]
+    path = f"query/{name}"
+    if error["type"] == "missing":
+        text = f"{name} is required."
+        raise ApiError(400, text, [detail(path, "required", text)])
+    if REASONS.get(error["type"]) == "out_of_range":
+        bounds = _schema(model)["properties"][name]
+        low, high = bounds.get("minimum"), bounds.get("maximum")
+        raise ApiError(
+            400,
+            f"{name} must be between {low} and {high}.",
+            [detail(path, "out_of_range", f"{name} must be {low}..{high}.")],
+        )
+    # A text parameter: worded as a body of its own (which is what it was).
+    _path_, reason, text = _describe(model, {**error, "loc": ()}, path)
+    raise ApiError(
+        400,
+        f"Invalid query parameter {name}. {path}: {text}",
+        [detail(path, reason, text)],
+    )
 
 
 def parse_json(raw, empty=None):
@@ -113,7 +218,7 @@ def parse_json(raw, empty=None):
             400,
             "data must be in JSON format.",
             [detail("(body)", "encoding", "The body is not valid UTF-8.")],
-        )
+        ) from None
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -121,7 +226,7 @@ def parse_json(raw, empty=None):
             400,
             "data must be in JSON format.",
             [detail("(body)", "json", f"Invalid JSON: {exc}")],
-        )
+        ) from None
     if "\\u0000" in text or "\x00" in text:
         path = find_nul(data)
         if path is not None:
@@ -153,107 +258,3 @@ def find_nul(data):
                 for index, item in enumerate(value)
             )
     return None
-
-
-def parse_bool(name, value, default=False):
-    if value is None or value == "":
-        return default
-    lowered = value.strip().lower()
-    if lowered in TRUE_VALUES:
-        return True
-    if lowered in FALSE_VALUES:
-        return False
-    raise ApiError(
-        400,
-        f"{name} must be true or false.",
-        [detail(f"query/{name}", "type", f"{name} must be true or false.")],
-    )
-
-
-def parse_query(args, names):
-    """Read the query parameters ``names`` (declared in ``schemas.PARAMS``).
-
-    Returns a dict with every name: the converted value, the declared default, or
-    ``None``. Integers are range-checked, dates parsed; anything else is a 400 that
-    names the parameter.
-    """
-    values = {}
-    for name in names:
-        spec = schemas.PARAMS[name]
-        raw = args.get(name)
-        if raw is None or raw == "":
-            values[name] = spec.get("default")
-            continue
-        path = f"query/{name}"
-        if "\x00" in raw:
-            raise ApiError(
-                400,
-                f"{name} must not contain NUL characters.",
-                [detail(path, "format", "NUL characters are not allowed.")],
-            )
-        if spec["type"] == "integer":
-            text = raw.strip()
-            if not text.lstrip("-").isdigit() or len(text) > 12:
-                raise ApiError(
-                    400,
-                    f"{name} must be an integer.",
-                    [detail(path, "type", f"{name} must be an integer.")],
-                )
-            number = int(text)
-            low, high = spec.get("minimum"), spec.get("maximum")
-            if (low is not None and number < low) or (
-                high is not None and number > high
-            ):
-                raise ApiError(
-                    400,
-                    f"{name} must be between {low} and {high}.",
-                    [detail(path, "out_of_range", f"{name} must be {low}..{high}.")],
-                )
-            values[name] = number
-        elif spec.get("format") == "date":
-            try:
-                values[name] = date.fromisoformat(raw.strip())
-            except ValueError:
-                raise ApiError(
-                    400,
-                    f"{name} must be a date in the format YYYY-MM-DD.",
-                    [detail(path, "format", f"{name} must be YYYY-MM-DD.")],
-                )
-        else:
-            validate(spec, raw, f"Invalid query parameter {name}.", root=path)
-            values[name] = raw
-    return values
-
-
-def parse_datetime(value, path):
-    """A ``date_time`` value as a ``datetime``.
-
-    ``"YYYY-MM-DD HH:MM:SS"`` (upstream) gives a naive datetime, to be read in the
-    local time zone of the location or company; ISO 8601 with an offset or ``Z``
-    gives an aware datetime.
-    """
-    text = value.strip()
-    if text[-1:] in "Zz":
-        text = text[:-1] + "+00:00"
-    try:
-        moment = datetime.fromisoformat(text)
-    except ValueError:
-        moment = None
-    if moment is None or not 1900 <= moment.year <= 2999:
-        raise ApiError(
-            400,
-            f"{path}: invalid date and time {value[:40]!r}.",
-            [detail(path, "format", "Use YYYY-MM-DD HH:MM:SS or ISO 8601.")],
-        )
-    return moment
-
-
-def parse_optional_id(value):
-    """An optional id (0, null, "" or absent: ``None``)."""
-    if value in (None, "", 0, "0"):
-        return None
-    return int(value)
-
-
-def normalize_category(value):
-    return value.strip().lower() if value else "present"

@@ -1,13 +1,15 @@
 """The attendance REST API (upstream OpenSPP 17.0 routes, JSON keys and messages).
 
-Controllers only parse, authenticate (the ``spp_bearer`` auth method), call one
-service of ``spp_attendance.services`` and shape the response; the rules (duplicates,
-idempotency, time zones, company isolation) live in the services and the models.
-Request bodies and query strings are validated against the declarations in
-``spp_attendance.api`` (the same ones the served OpenAPI document is built from).
-The services raise typed errors; :data:`STATUS_BY_ERROR` maps each type to a status
-(never the message). Cursors are encoded here: they are the HTTP representation of
-the keyset positions the services return and accept.
+Each handler carries its route declaration (:func:`api_route`): method, path,
+operation id, scope, and the contract's models (``spp_attendance.api.schemas``) for
+its query string, body and responses. The declaration validates the request, shapes
+the response, and is what the served OpenAPI document (``/api/openapi.json``) is
+generated from. Handlers only convert the validated request into a service's typed
+inputs (``services/results.py``), call one service and return its result; the rules
+(duplicates, idempotency, time zones, company isolation) live in the services and
+the models. The services raise typed errors; :data:`STATUS_BY_ERROR` maps each type
+to a status (never the message). Cursors are encoded here: they are the HTTP
+representation of the keyset positions the services return and accept.
 """
 
 import base64
@@ -22,18 +24,16 @@ from odoo.http import request
 
 from odoo.addons.spp_oauth.http import AUTH_METHOD, body_too_large
 
-from ..api import openapi, schemas
+from ..api import schemas
+from ..api.openapi import Route, error_responses, openapi_document
 from ..api.validation import (
     ApiError,
     detail,
-    normalize_category,
-    parse_bool,
-    parse_datetime,
+    dump,
     parse_json,
-    parse_optional_id,
-    parse_query,
+    validate_body,
+    validate_query,
 )
-from ..api.validation import validate as validate_schema
 from ..services import (
     ArchiveService,
     HistoryService,
@@ -51,6 +51,7 @@ from ..services.exceptions import (
     UuidConflict,
 )
 from ..services.results import Card, Change
+from .auth import TOKEN_ROUTE
 
 _logger = logging.getLogger(__name__)
 
@@ -91,74 +92,109 @@ ROUTE_OPTIONS = {
     # ir.http _authenticate).
     "spp_max_body_size": schemas.MAX_BODY_SIZE,
 }
+#: Every API route's declaration, in the order declared (the document's order).
+ROUTES = []
 
 
-def api_route(operation):
-    """The ``@http.route`` options of an API operation: bearer token with its scope.
+def api_route(method, path, operation, *, scope, summary, tags, responses, **contract):
+    """Declare an API operation on its handler and serve it.
 
-    spp_oauth's ``spp_bearer`` auth method answers 401/403 before the controller runs.
+    The declaration (:class:`~spp_attendance.api.openapi.Route`) takes the
+    contract's ``query`` and ``body`` models and the ``responses`` models. The
+    handler receives the validated ``query`` and ``body`` (when declared) and the
+    path parameters, and returns ``(payload, status)``; the payload is serialised
+    through that status's model. spp_oauth's ``spp_bearer`` auth method answers
+    401/403 (token, scope) and 413 before the handler runs; any error is answered
+    with the envelope.
     """
-    return dict(
-        ROUTE_OPTIONS,
-        auth=AUTH_METHOD,
-        spp_client_model=CLIENT_MODEL,
-        spp_audience=AUDIENCE,
-        spp_scope=openapi.route(operation).scope,
-    )
+    route = Route(method, path, operation, summary, scope, tags, responses, **contract)
+    ROUTES.append(route)
+    # Path parameters may hold "/" (person identifiers do).
+    odoo_path = path.replace("{", "<path:").replace("}", ">")
+
+    def decorator(handler):
+        # Takes any parameter (Odoo passes the query string's too): not
+        # functools.wraps, whose __wrapped__ would make Odoo filter them by the
+        # handler's signature and log each one it drops.
+        def endpoint(self, **params):
+            too_large = body_too_large(schemas.MAX_BODY_SIZE)
+            if too_large is not None:
+                return too_large
+            try:
+                inputs = {name: params[name] for name in route.path_params}
+                if route.query is not None:
+                    inputs["query"] = validate_query(
+                        route.query, request.httprequest.args
+                    )
+                if route.body is not None:
+                    inputs["body"] = validate_body(
+                        route.body, parse_json(request.httprequest.get_data())
+                    )
+                payload, status = handler(self, **inputs)
+                return _json(dump(route.response_model(status), payload), status)
+            except ApiError as exc:
+                return _error(exc.status, exc.to_dict(), exc.headers)
+            except ServiceError as exc:
+                status = error_status(exc)
+                details = (
+                    [detail(exc.field, exc.reason, exc.detail)] if exc.field else []
+                )
+                return _error(status, ApiError(status, exc.message, details).to_dict())
+            except AccessError as exc:
+                return _error(403, ApiError(403, str(exc)).to_dict())
+            except (UserError, ValidationError) as exc:
+                return _error(400, ApiError(400, str(exc)).to_dict())
+
+        endpoint.__name__, endpoint.__doc__ = handler.__name__, handler.__doc__
+        return http.route(
+            odoo_path,
+            methods=[method.upper()],
+            **dict(
+                ROUTE_OPTIONS,
+                auth=AUTH_METHOD,
+                spp_client_model=CLIENT_MODEL,
+                spp_audience=AUDIENCE,
+                spp_scope=scope,
+            ),
+        )(endpoint)
+
+    return decorator
+
+
+def api_document(server_url=None):
+    """The OpenAPI document of the token route and every API route."""
+    return openapi_document([TOKEN_ROUTE, *ROUTES], server_url)
 
 
 def _json(payload, status=200, headers=None):
     return request.make_json_response(payload, status=status, headers=headers)
 
 
-def api_endpoint(operation):
-    """Wrap a handler: size limit, error envelope (the route declares ``api_route``).
-
-    The handler receives the route declaration and returns ``(payload, status)``.
-    """
-    declaration = openapi.route(operation)
-
-    def decorator(handler):
-        def wrapper(self, *args, **kwargs):
-            too_large = body_too_large(schemas.MAX_BODY_SIZE)
-            if too_large is not None:
-                return too_large
-            try:
-                payload, status = handler(self, declaration, *args, **kwargs)
-            except ApiError as exc:
-                request.env.cr.rollback()
-                return _json(exc.to_dict(), exc.status, exc.headers)
-            except ServiceError as exc:
-                request.env.cr.rollback()
-                status = error_status(exc)
-                details = (
-                    [detail(exc.field, exc.reason, exc.detail)] if exc.field else []
-                )
-                return _json(ApiError(status, exc.message, details).to_dict(), status)
-            except AccessError as exc:
-                request.env.cr.rollback()
-                return _json(ApiError(403, str(exc)).to_dict(), 403)
-            except (UserError, ValidationError) as exc:
-                request.env.cr.rollback()
-                return _json(ApiError(400, str(exc)).to_dict(), 400)
-            return _json(payload, status)
-
-        wrapper.__name__ = handler.__name__
-        wrapper.__doc__ = handler.__doc__
-        return wrapper
-
-    return decorator
+def _error(status, payload, headers=None):
+    request.env.cr.rollback()
+    return _json(payload, status, headers)
 
 
-def _body(declaration, empty=None):
-    data = parse_json(request.httprequest.get_data(), empty=empty)
-    if declaration.body is not None:
-        validate_schema(declaration.body, data)
-    return data
+def _batch_error(status, exc, details, results):
+    """An atomic batch refused: the envelope, with every item's result."""
+    error = {"code": status, "message": exc.message}
+    if details:
+        error["details"] = details
+    return {"error": error, "results": results}, status
 
 
-def _query(declaration):
-    return parse_query(request.httprequest.args, declaration.params)
+COMMON_ERRORS = error_responses(400, 401, 403)
+AUTH_ERRORS = error_responses(401, 403)
+PERSON_HISTORY_RESPONSES = {
+    200: ("The person's attendance, paginated.", schemas.PersonHistory),
+    **COMMON_ERRORS,
+    **error_responses(404, _404="Unknown person."),
+}
+SUBSCRIBER_RESPONSES = {
+    200: ("The subscriber.", schemas.Subscriber),
+    **COMMON_ERRORS,
+    **error_responses(404, _404="Unknown person."),
+}
 
 
 def _client():
@@ -177,35 +213,25 @@ def _api_env():
 
 def _submission(body):
     """The submission fields of a POST/PUT body (a naive datetime is UTC)."""
-    moment = parse_datetime(body["submitted_datetime"], "submitted_datetime")
+    moment = body.submitted_datetime
     if moment.tzinfo is not None:
         moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
     return {
-        "submitted_by": str(body["submitted_by"]).strip(),
+        "submitted_by": body.submitted_by,
         "submitted_datetime": moment.replace(microsecond=0),
-        "submission_source": (body.get("submission_source") or "").strip(),
+        "submission_source": (body.submission_source or "").strip(),
     }
 
 
 def _filters(query):
     """History filters from the query, in the model's terms."""
-    if (
-        query.get("from_date")
-        and query.get("to_date")
-        and query["from_date"] > query["to_date"]
-    ):
-        raise ApiError(
-            400,
-            "from_date must be less than or equal to to_date.",
-            [detail("query/from_date", "range", "from_date is after to_date.")],
-        )
     try:
         return HistoryService(_api_env()).filters(
-            date_from=query.get("from_date"),
-            date_to=query.get("to_date"),
-            type_id=query.get("attendance_type") or None,
-            location_id=query.get("attendance_location") or None,
-            category=query.get("attendance_category"),
+            date_from=query.from_date,
+            date_to=query.to_date,
+            type_id=query.attendance_type or None,
+            location_id=query.attendance_location or None,
+            category=query.attendance_category,
         )
     except ServiceError as exc:
         exc.field = f"query/{exc.field}"
@@ -226,36 +252,24 @@ def decode_cursor(cursor, keys):
             raise ValueError
         return values
     except (ValueError, TypeError, UnicodeDecodeError):
-        raise ApiError(
-            400,
-            "cursor is invalid.",
-            [detail("query/cursor", "format", "Pass back a next_cursor unchanged.")],
-        )
+        raise _invalid_cursor() from None
+
+
+def _invalid_cursor():
+    return ApiError(
+        400,
+        "cursor is invalid.",
+        [detail("query/cursor", "format", "Pass back a next_cursor unchanged.")],
+    )
 
 
 def _valid_person_id(person_id):
-    """A path or query ``person_id``, refused when it contains NUL characters."""
+    """A path ``person_id``, refused when it contains NUL characters."""
     if "\x00" in person_id:
         raise ApiError(
             400,
             "person_id must not contain NUL characters.",
             [detail("person_id", "format", "NUL characters are not allowed.")],
-        )
-    return person_id
-
-
-def _find_subscriber(person_id):
-    return SubscriberService(_api_env()).find(_valid_person_id(person_id))
-
-
-def _query_person_id(declaration):
-    """The ``person_id`` query parameter of the routes that address any identifier."""
-    person_id = _query(declaration)["person_id"]
-    if not person_id:
-        raise ApiError(
-            400,
-            "person_id is required.",
-            [detail("query/person_id", "required", "person_id is required.")],
         )
     return person_id
 
@@ -266,20 +280,12 @@ def _subscriber_page(query, fetch):
     ``fetch(offset=, limit=, after_id=)`` returns the service's ``Page`` (whose
     ``last`` is the last subscriber id).
     """
-    page, limit = query["page"], query["limit"]
-    after_id = query["last_id"]
-    if query["cursor"]:
-        after_id = decode_cursor(query["cursor"], ("s",))["s"]
+    page, limit = query.page, query.limit
+    after_id = query.last_id
+    if query.cursor:
+        after_id = decode_cursor(query.cursor, ("s",))["s"]
         if not isinstance(after_id, int) or isinstance(after_id, bool):
-            raise ApiError(
-                400,
-                "cursor is invalid.",
-                [
-                    detail(
-                        "query/cursor", "format", "Pass back a next_cursor unchanged."
-                    )
-                ],
-            )
+            raise _invalid_cursor()
     result = fetch(
         offset=0 if after_id is not None else (page - 1) * limit,
         limit=limit,
@@ -307,136 +313,161 @@ def _pagination(page, limit, total):
     }
 
 
+#: Fields of a time card -> keys of ``Change.values`` (the service's names).
+CHANGE_KEYS = {
+    "date_time": "moment",
+    "attendance_type": "type_id",
+    "attendance_location": "location_id",
+    "attendance_category": "category",
+    "attendance_description": "description",
+    "attendance_external_url": "url",
+}
+
+
+def _change(index, record):
+    """A PUT record as the service's :class:`Change` (only the fields sent)."""
+    card = record.time_card
+    change = Change(id=record.id, path=f"records/{index}/time_card")
+    for name in card.model_fields_set:
+        value = getattr(card, name)
+        change.values[CHANGE_KEYS[name]] = (
+            value or False if name == "attendance_description" else value
+        )
+    return change
+
+
 class AttendanceApi(http.Controller):
     # -- documents -------------------------------------------------------------------
 
     @http.route("/api/openapi.json", methods=["GET"], **ROUTE_OPTIONS)
     def openapi_json(self):
         """The OpenAPI 3.1 document of this API (public)."""
-        base_url = request.httprequest.host_url.rstrip("/")
-        return _json(openapi.openapi_document(base_url))
+        return _json(api_document(request.httprequest.host_url.rstrip("/")))
 
     # -- writes ----------------------------------------------------------------------
 
-    @http.route("/attendances", methods=["POST"], **api_route("submitAttendances"))
-    @api_endpoint("submitAttendances")
-    def submit_attendances(self, declaration, **_kw):
-        query = _query(declaration)
-        body = _body(declaration)
-        ignore_unique = parse_bool("ignore_unique", query["ignore_unique"])
-        atomic = parse_bool("atomic", query["atomic"], default=True)
-        cards = []
-        for i, record in enumerate(body["records"]):
-            person_id = str(record["person_id"]).strip()
-            for j, card in enumerate(record["time_card"]):
-                path = f"records/{i}/time_card/{j}"
-                cards.append(
-                    Card(
-                        path=path,
-                        person_id=person_id,
-                        moment=parse_datetime(card["date_time"], f"{path}/date_time"),
-                        type_id=parse_optional_id(card.get("attendance_type")),
-                        location_id=parse_optional_id(card.get("attendance_location")),
-                        category=normalize_category(card.get("attendance_category")),
-                        description=card.get("attendance_description") or False,
-                        url=(card.get("attendance_external_url") or "").strip(),
-                        uuid=card.get("uuid") or None,
-                    )
-                )
-        if len(cards) > schemas.MAX_BATCH:
-            raise ApiError(
-                400,
-                f"At most {schemas.MAX_BATCH} time cards can be sent at once.",
-                [detail("records", "too_long", "Split the request.")],
+    @api_route(
+        "post",
+        "/attendances",
+        "submitAttendances",
+        summary="Submit attendance time cards for one or more persons",
+        scope="write",
+        tags=("attendance",),
+        query=schemas.SubmitQuery,
+        body=schemas.SubmitBody,
+        responses={
+            200: (
+                "Every card was stored, unchanged or skipped.",
+                schemas.SubmitResponse,
+            ),
+            207: (
+                "atomic=false and some cards were rejected; see `results`.",
+                schemas.SubmitResponse,
+            ),
+            400: (COMMON_ERRORS[400][0], schemas.SubmitError),
+            **AUTH_ERRORS,
+            409: (
+                "A card's uuid was already used for different content.",
+                schemas.SubmitError,
+            ),
+            **error_responses(413),
+        },
+    )
+    def submit_attendances(self, query, body):
+        cards = [
+            Card(
+                path=f"records/{i}/time_card/{j}",
+                person_id=record.person_id,
+                moment=card.date_time,
+                type_id=card.attendance_type,
+                location_id=card.attendance_location,
+                category=card.attendance_category or "present",
+                description=card.attendance_description or False,
+                url=card.attendance_external_url or "",
+                uuid=card.uuid or None,
             )
+            for i, record in enumerate(body.records)
+            for j, card in enumerate(record.time_card)
+        ]
         try:
             results = SubmitService(_api_env()).submit(
                 cards,
                 _submission(body),
                 client=_client(),
-                ignore_unique=ignore_unique,
-                atomic=atomic,
+                ignore_unique=query.ignore_unique,
+                atomic=query.atomic,
             )
         except BatchRejected as exc:
-            status = submit_status(exc.errors)
-            error = ApiError(
-                status,
-                exc.message,
+            return _batch_error(
+                submit_status(exc.errors),
+                exc,
                 [detail(e.field, e.reason, e.message) for e in exc.errors],
-            ).to_dict()
-            error["results"] = [_card_result(r, cards) for r in exc.results]
-            return error, status
+                [_card_result(r, cards) for r in exc.results],
+            )
         rejected = any(r.status == "rejected" for r in results)
-        person_ids = list(dict.fromkeys(card.person_id for card in cards))
         return {
             "message": "Attendance list created successfully.",
-            "person_ids": person_ids,
+            "person_ids": list(dict.fromkeys(card.person_id for card in cards)),
             "results": [_card_result(r, cards) for r in results],
         }, (207 if rejected else 200)
 
-    @http.route("/attendances", methods=["PUT"], **api_route("updateAttendances"))
-    @api_endpoint("updateAttendances")
-    def update_attendances(self, declaration, **_kw):
-        body = _body(declaration)
-        changes = []
-        for i, record in enumerate(body["records"]):
-            card = record["time_card"]
-            path = f"records/{i}/time_card"
-            change = Change(id=record["id"], path=path)
-            if "date_time" in card:
-                if card["date_time"] is None:
-                    raise ApiError(
-                        400,
-                        f"{path}/date_time must not be null.",
-                        [detail(f"{path}/date_time", "type", "date_time is required.")],
-                    )
-                change.values["moment"] = parse_datetime(
-                    card["date_time"], f"{path}/date_time"
-                )
-            if "attendance_type" in card:
-                change.values["type_id"] = parse_optional_id(card["attendance_type"])
-            if "attendance_location" in card:
-                change.values["location_id"] = parse_optional_id(
-                    card["attendance_location"]
-                )
-            if "attendance_category" in card:
-                change.values["category"] = normalize_category(
-                    card["attendance_category"]
-                )
-            if "attendance_description" in card:
-                change.values["description"] = card["attendance_description"] or False
-            if "attendance_external_url" in card:
-                change.values["url"] = (card["attendance_external_url"] or "").strip()
-            changes.append(change)
+    @api_route(
+        "put",
+        "/attendances",
+        "updateAttendances",
+        summary="Update attendance records (atomic: all or nothing)",
+        scope="write",
+        tags=("attendance",),
+        body=schemas.UpdateBody,
+        responses={
+            200: ("Every record was updated.", schemas.UpdateResponse),
+            400: (COMMON_ERRORS[400][0], schemas.UpdateError),
+            **AUTH_ERRORS,
+            404: ("An attendance id does not exist.", schemas.UpdateError),
+            409: ("The change would create a duplicate.", schemas.UpdateError),
+            **error_responses(413),
+        },
+    )
+    def update_attendances(self, body):
+        changes = [_change(i, record) for i, record in enumerate(body.records)]
         try:
             results = UpdateService(_api_env()).update(
                 changes, _submission(body), client=_client()
             )
         except BatchRejected as exc:
-            status = update_status(exc.errors)
-            error = ApiError(
-                status,
-                exc.message,
+            return _batch_error(
+                update_status(exc.errors),
+                exc,
                 [
                     detail(f"records/{r.index}", r.reason, r.message)
                     for r in exc.results
                     if r.status == "rejected"
                 ],
-            ).to_dict()
-            error["results"] = [r.to_dict() for r in exc.results]
-            return error, status
+                [r.to_dict() for r in exc.results],
+            )
         return {
             "message": "Attendance list updated successfully.",
             "results": [r.to_dict() for r in results],
         }, 200
 
-    @http.route("/attendances", methods=["DELETE"], **api_route("deleteAttendances"))
-    @api_endpoint("deleteAttendances")
-    def delete_attendances(self, declaration, **_kw):
+    @api_route(
+        "delete",
+        "/attendances",
+        "deleteAttendances",
+        summary="Remove attendance records (archived: recoverable and audited)",
+        scope="write",
+        tags=("attendance",),
+        query=schemas.DeleteQuery,
+        responses={
+            200: ("The existing records were removed.", schemas.DeleteResponse),
+            **COMMON_ERRORS,
+            **error_responses(404, _404="None of the ids exists."),
+        },
+    )
+    def delete_attendances(self, query):
         # Upstream accepted (and ignored) a JSON body here; it must still be JSON.
         parse_json(request.httprequest.get_data())
-        query = _query(declaration)
-        raw_ids = [part.strip() for part in (query["ids"] or "").split(",")]
+        raw_ids = [part.strip() for part in (query.ids or "").split(",")]
         raw_ids = [part for part in raw_ids if part]
         if not raw_ids or not all(
             part.isdigit() and len(part) < 11 for part in raw_ids
@@ -469,49 +500,102 @@ class AttendanceApi(http.Controller):
 
     # -- reads -----------------------------------------------------------------------
 
-    @http.route(
-        "/attendance/types", methods=["GET"], **api_route("listAttendanceTypes")
+    @api_route(
+        "get",
+        "/attendances",
+        "listAttendances",
+        summary="Attendance of many persons, paginated over persons",
+        scope="read",
+        tags=("attendance",),
+        query=schemas.AttendancesQuery,
+        responses={
+            200: ("One object per person.", schemas.PersonsAttendance),
+            **COMMON_ERRORS,
+        },
+        description="Upstream clients may send the person filter as a JSON body on "
+        'this GET (`{"person_ids": [...]}`); it is still accepted but not described '
+        "here, since a body on GET is not portable. Use the `person_ids` parameter.",
     )
-    @api_endpoint("listAttendanceTypes")
-    def attendance_types(self, declaration, **_kw):
+    def list_attendances(self, query):
+        filters = _filters(query)
+        # Upstream clients send {"person_ids": [...]} as a body on this GET: read
+        # with its model, not documented as this route's body (see description).
+        body = validate_body(
+            schemas.PersonIdsBody,
+            parse_json(request.httprequest.get_data(), empty={}),
+        )
+        person_ids = list(body.person_ids or [])
+        if query.person_ids:
+            person_ids += [
+                pid.strip() for pid in query.person_ids.split(",") if pid.strip()
+            ]
+        return _subscriber_page(
+            query,
+            lambda **page: HistoryService(_api_env()).many(person_ids, filters, **page),
+        )
+
+    @api_route(
+        "get",
+        "/attendance/types",
+        "listAttendanceTypes",
+        summary="Attendance types",
+        scope="read",
+        tags=("configuration",),
+        responses={200: ("All active types.", schemas.NamedRecords), **AUTH_ERRORS},
+    )
+    def attendance_types(self):
         return {
             "records": ReferenceChecks(_api_env()).listing("spp.attendance.type")
         }, 200
 
-    @http.route(
-        "/attendance/locations", methods=["GET"], **api_route("listAttendanceLocations")
+    @api_route(
+        "get",
+        "/attendance/locations",
+        "listAttendanceLocations",
+        summary="Attendance locations",
+        scope="read",
+        tags=("configuration",),
+        responses={200: ("All active locations.", schemas.NamedRecords), **AUTH_ERRORS},
     )
-    @api_endpoint("listAttendanceLocations")
-    def attendance_locations(self, declaration, **_kw):
+    def attendance_locations(self):
         return {
             "records": ReferenceChecks(_api_env()).listing("spp.attendance.location")
         }, 200
 
-    @http.route(
-        "/attendance/<path:person_id>",
-        methods=["GET"],
-        **api_route("getPersonAttendance"),
+    @api_route(
+        "get",
+        "/attendance",
+        "getPersonAttendanceByQuery",
+        summary="One person's attendance; addresses every identifier (e.g. `types`, "
+        "`a/b`)",
+        scope="read",
+        tags=("attendance",),
+        query=schemas.PersonHistoryQuery,
+        responses=PERSON_HISTORY_RESPONSES,
     )
-    @api_endpoint("getPersonAttendance")
-    def person_attendance(self, declaration, person_id, **_kw):
-        return self._person_history(declaration, person_id)
+    def person_attendance_by_query(self, query):
+        return self._person_history(query.person_id, query)
 
-    @http.route(
-        "/attendance", methods=["GET"], **api_route("getPersonAttendanceByQuery")
+    @api_route(
+        "get",
+        "/attendance/{person_id}",
+        "getPersonAttendance",
+        summary="One person's attendance, paginated",
+        scope="read",
+        tags=("attendance",),
+        query=schemas.HistoryQuery,
+        responses=PERSON_HISTORY_RESPONSES,
     )
-    @api_endpoint("getPersonAttendanceByQuery")
-    def person_attendance_by_query(self, declaration, **_kw):
-        person_id = _query_person_id(declaration)
-        return self._person_history(declaration, person_id)
+    def person_attendance(self, person_id, query):
+        return self._person_history(_valid_person_id(person_id), query)
 
-    def _person_history(self, declaration, person_id):
-        query = _query(declaration)
+    def _person_history(self, person_id, query):
         filters = _filters(query)
-        subscriber = _find_subscriber(person_id)
-        page, limit = query["page"], query["limit"]
+        subscriber = SubscriberService(_api_env()).find(person_id)
+        page, limit = query.page, query.limit
         after = None
-        if query["cursor"]:
-            after = decode_cursor(query["cursor"], ("t", "i"))
+        if query.cursor:
+            after = decode_cursor(query.cursor, ("t", "i"))
         result = HistoryService(_api_env()).person(
             subscriber, filters, offset=(page - 1) * limit, limit=limit, after=after
         )
@@ -523,41 +607,45 @@ class AttendanceApi(http.Controller):
         )
         return payload, 200
 
-    @http.route("/attendances", methods=["GET"], **api_route("listAttendances"))
-    @api_endpoint("listAttendances")
-    def list_attendances(self, declaration, **_kw):
-        query = _query(declaration)
-        filters = _filters(query)
-        # Upstream clients send {"person_ids": [...]} as a body on this GET.
-        body = parse_json(request.httprequest.get_data(), empty={})
-        validate_schema(schemas.PERSON_IDS_BODY, body)
-        person_ids = [str(pid) for pid in (body.get("person_ids") or [])]
-        if query["person_ids"]:
-            person_ids += [
-                pid.strip() for pid in query["person_ids"].split(",") if pid.strip()
-            ]
-        return _subscriber_page(
-            query,
-            lambda **page: HistoryService(_api_env()).many(person_ids, filters, **page),
-        )
-
-    @http.route("/subscribers", methods=["GET"], **api_route("listSubscribers"))
-    @api_endpoint("listSubscribers")
-    def subscribers(self, declaration, **_kw):
-        return _subscriber_page(
-            _query(declaration),
-            lambda **page: SubscriberService(_api_env()).page(**page),
-        )
-
-    @http.route(
-        "/subscriber/<path:person_id>", methods=["GET"], **api_route("getSubscriber")
+    @api_route(
+        "get",
+        "/subscribers",
+        "listSubscribers",
+        summary="Subscribers, paginated",
+        scope="read",
+        tags=("subscribers",),
+        query=schemas.SubscribersQuery,
+        responses={
+            200: ("A page of subscribers.", schemas.Subscribers),
+            **COMMON_ERRORS,
+        },
     )
-    @api_endpoint("getSubscriber")
-    def subscriber(self, declaration, person_id, **_kw):
-        return SubscriberService(_api_env()).info(_valid_person_id(person_id)), 200
+    def subscribers(self, query):
+        return _subscriber_page(
+            query, lambda **page: SubscriberService(_api_env()).page(**page)
+        )
 
-    @http.route("/subscriber", methods=["GET"], **api_route("getSubscriberByQuery"))
-    @api_endpoint("getSubscriberByQuery")
-    def subscriber_by_query(self, declaration, **_kw):
-        person_id = _query_person_id(declaration)
+    @api_route(
+        "get",
+        "/subscriber",
+        "getSubscriberByQuery",
+        summary="One subscriber; addresses every identifier",
+        scope="read",
+        tags=("subscribers",),
+        query=schemas.PersonIdQuery,
+        responses=SUBSCRIBER_RESPONSES,
+    )
+    def subscriber_by_query(self, query):
+        return SubscriberService(_api_env()).info(query.person_id), 200
+
+    @api_route(
+        "get",
+        "/subscriber/{person_id}",
+        "getSubscriber",
+        summary="One subscriber",
+        scope="read",
+        tags=("subscribers",),
+        responses=SUBSCRIBER_RESPONSES,
+    )
+    def subscriber(self, person_id):
         return SubscriberService(_api_env()).info(_valid_person_id(person_id)), 200

@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 
 from odoo.tests import HttpCase, tagged
 
-from odoo.addons.spp_attendance.api.openapi import ROUTES, openapi_document
+from odoo.addons.spp_attendance.controllers.attendance_api import ROUTES, api_document
 
 from .common import UNIQUE_PARAMS
 from .oauth_common import ApiClientMixin
@@ -993,7 +993,7 @@ class TestOpenApi(ApiCase):
         self.assertEqual(response.status_code, 200)
         document = response.json()
         validate(document)
-        self.assertEqual(document["paths"].keys(), openapi_document()["paths"].keys())
+        self.assertEqual(document["paths"].keys(), api_document()["paths"].keys())
 
     def test_every_documented_route_is_served(self):
         """The document and the controllers cannot drift apart."""
