@@ -2,6 +2,7 @@ from . import (
     test_api_attendance,
     test_api_client_credential,
     test_api_company_isolation,
+    test_api_contract,
     test_api_queries,
     test_attendance_list,
     test_bearer_auth,
