@@ -76,17 +76,6 @@ class TimeCard(TimeCardChanges):
     uuid: ClientUuid = None
 
 
-def _count_cards(records):
-    if sum(len(record.time_card) for record in records) > MAX_BATCH:
-        raise Refusal(
-            "too_long",
-            f"At most {MAX_BATCH} time cards can be sent at once.",
-            "Split the request.",
-            path="records",
-        )
-    return records
-
-
 class PersonCards(Request):
     person_id: PersonId
     time_card: list[TimeCard] = Field(min_length=1, max_length=MAX_BATCH)
@@ -106,7 +95,13 @@ class SubmitBody(Submission):
 
     @model_validator(mode="after")
     def _check_card_count(self):
-        _count_cards(self.records)
+        if sum(len(record.time_card) for record in self.records) > MAX_BATCH:
+            raise Refusal(
+                "too_long",
+                f"At most {MAX_BATCH} time cards can be sent at once.",
+                "Split the request.",
+                path="records",
+            )
         return self
 
 

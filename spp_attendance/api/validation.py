@@ -199,7 +199,7 @@ def validate_query(model, args):
             [detail(path, "out_of_range", f"{name} must be {low}..{high}.")],
         )
     # A text parameter: worded as a body of its own (which is what it was).
-    _path_, reason, text = _describe(model, {**error, "loc": ()}, path)
+    _where, reason, text = _describe(model, {**error, "loc": ()}, path)
     raise ApiError(
         400,
         f"Invalid query parameter {name}. {path}: {text}",
