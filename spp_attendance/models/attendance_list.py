@@ -8,8 +8,6 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 from ..demo_data import create_demo_records
-from ..services.exceptions import BatchRejected
-from ..services.submit import SubmitService
 
 # The attendance record is split by concern (Odoo merges the classes of one model):
 #   attendance_list.py                     fields, constraints, CRUD, audit
@@ -388,25 +386,10 @@ class AttendanceList(models.Model):
         records._message_log_batch(bodies={record.id: message for record in records})
 
     # ------------------------------------------------------------------
-    # Entry points kept for data files and callers of the former API methods
+    # Entry point of the demo data file
     # ------------------------------------------------------------------
 
     @api.model
     def _create_demo_records(self, weeks=6):
         """Demo attendance (called by ``demo/attendance_demo.xml``)."""
         return create_demo_records(self.env, weeks=weeks)
-
-    @api.model
-    def _api_submit(
-        self, cards, submission, client=None, ignore_unique=False, atomic=True
-    ):
-        """:meth:`SubmitService.submit <..services.submit.SubmitService.submit>`
-        with the results as dicts (a refused atomic batch is returned, not raised).
-        """
-        try:
-            results = SubmitService(self.env).submit(
-                cards, submission, client, ignore_unique, atomic
-            )
-        except BatchRejected as exc:
-            results = exc.results
-        return [result.to_dict() for result in results]

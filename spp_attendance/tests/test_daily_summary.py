@@ -10,6 +10,7 @@ from datetime import date, datetime
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..services.submit import SubmitService
 from .common import AttendanceCase
 
 FIELDS = [
@@ -159,15 +160,18 @@ class TestDailySummary(AttendanceCase):
                 [(self.alice, "present", 5), (self.bob, "present", 6)]
             )
         ]
-        results = self.Attendance._api_submit(
+        results = SubmitService(self.env).submit(
             cards,
             {
                 "submitted_by": "summary-test",
                 "submitted_datetime": datetime(2031, 3, 3, 12),
                 "submission_source": "mobile",
             },
+            client=None,
+            ignore_unique=False,
+            atomic=True,
         )
-        self.assertEqual([r["status"] for r in results], ["created", "created"])
+        self.assertEqual([r.status for r in results], ["created", "created"])
         expected = self.assertSummaryMatches()
         key = (DAY_1, self.training.id, self.hall.id, self.company.id)
         self.assertEqual(expected[key][1:], (4, 1, 5, 2))
