@@ -55,8 +55,9 @@ are not this tidy:
 * ``replay_last_page``: in ``replay`` mode, pages after this one answer the
   same body with no records (a registry of one page) instead of replaying it.
 
-The fixture folder is ``<repo>/../shared/dci_examples`` or ``$SPP_DCI_EXAMPLES``;
-the files are only read, never modified.
+The fixtures are the DCI example messages in ``data/dci_examples/`` next to
+this file (their sources in its ``manifest.json``); they are only read, never
+modified.
 
 Run on its own (for the benchmark or by hand)::
 
@@ -67,7 +68,6 @@ prints ``URL <base url>`` and serves until interrupted.
 
 import argparse
 import json
-import os
 import secrets
 import sys
 import threading
@@ -82,17 +82,12 @@ TOKEN_PATH = "/oauth2/client/token"
 SEARCH_PATH = "/registry/sync/search"
 
 
-def examples_dir():
-    """The DCI example fixtures: ``$SPP_DCI_EXAMPLES`` or ``<repo>/../shared``."""
-    env = os.environ.get("SPP_DCI_EXAMPLES")
-    if env:
-        return Path(env)
-    repo = Path(__file__).resolve().parents[2]
-    return repo.parent / "shared" / "dci_examples"
+#: The DCI example fixtures, kept in the repository with their source manifest.
+EXAMPLES_DIR = Path(__file__).resolve().parent / "data" / "dci_examples"
 
 
 def load_example(relative_path):
-    return json.loads((examples_dir() / relative_path).read_bytes())
+    return json.loads((EXAMPLES_DIR / relative_path).read_bytes())
 
 
 def published_persons():
@@ -343,7 +338,7 @@ class DCIRegistryEmulator:
         return records, pagination
 
     def replay_body(self, page_number):
-        data = (examples_dir() / self.replay_file).read_bytes()
+        data = (EXAMPLES_DIR / self.replay_file).read_bytes()
         if not self.replay_last_page or page_number <= self.replay_last_page:
             return data
         body = json.loads(data)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ..tools import dci
 from .common import AttendanceCase
-from .dci_emulator import DCIRegistryEmulator, examples_dir
+from .dci_emulator import EXAMPLES_DIR, DCIRegistryEmulator, load_example
 
 SCHEMA_PATH = Path(__file__).with_name("dci_search_request.schema.json")
 P = "spp_attendance.registry_"
@@ -31,22 +31,31 @@ def schema_errors(validator, body):
     )
 
 
-def example(relative_path):
-    return json.loads((examples_dir() / relative_path).read_bytes())
+#: One of the DCI example messages, parsed (path relative to ``EXAMPLES_DIR``).
+example = load_example
 
 
 def fixture_digests():
     """``{file: (expected sha256, actual sha256)}`` for every fixture listed
     in the folder's manifest."""
-    folder = examples_dir()
-    manifest = json.loads((folder / "manifest.json").read_text())
+    manifest = json.loads((EXAMPLES_DIR / "manifest.json").read_text())
     return {
         entry["file"]: (
             entry["sha256"],
-            hashlib.sha256((folder / entry["file"]).read_bytes()).hexdigest(),
+            hashlib.sha256((EXAMPLES_DIR / entry["file"]).read_bytes()).hexdigest(),
         )
         for entry in manifest["entries"]
     }
+
+
+def fixture_files():
+    """The files of the fixture folder besides its manifest and README, as
+    paths relative to it."""
+    return sorted(
+        path.relative_to(EXAMPLES_DIR).as_posix()
+        for path in EXAMPLES_DIR.rglob("*")
+        if path.is_file() and path.name not in ("manifest.json", "README.md")
+    )
 
 
 class RegistryImportCase(AttendanceCase):
@@ -132,13 +141,14 @@ class RegistryImportCase(AttendanceCase):
 
 
 __all__ = [
+    "EXAMPLES_DIR",
     "LOG_MODEL",
     "DCIRegistryEmulator",
     "P",
     "RegistryImportCase",
     "example",
-    "examples_dir",
     "fixture_digests",
+    "fixture_files",
     "request_validator",
     "schema_errors",
 ]

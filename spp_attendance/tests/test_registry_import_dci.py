@@ -6,6 +6,7 @@ No database: ``tools/dci`` is plain Python, so these tests call it directly.
 import json
 import socket
 import time
+from pathlib import Path
 
 from urllib3 import HTTPResponse
 
@@ -14,9 +15,11 @@ from odoo.tests.common import BaseCase
 
 from ..tools import dci
 from .registry_common import (
+    EXAMPLES_DIR,
     DCIRegistryEmulator,
     example,
     fixture_digests,
+    fixture_files,
     request_validator,
     schema_errors,
 )
@@ -35,9 +38,17 @@ def free_port():
 class TestDciFunctions(BaseCase):
     def test_fixtures_are_the_published_bytes(self):
         digests = fixture_digests()
-        self.assertGreaterEqual(len(digests), 30)
+        # the manifest names every file of the folder, and only those
+        self.assertEqual(sorted(digests), fixture_files())
+        self.assertEqual(len(digests), 10)
         changed = [name for name, (want, got) in digests.items() if want != got]
         self.assertEqual(changed, [], "DCI example fixtures must stay unmodified")
+
+    def test_fixtures_are_read_from_the_repository(self):
+        """The fixtures are in the addon, not in a folder beside the checkout."""
+        tests = Path(__file__).resolve().parent
+        self.assertEqual(EXAMPLES_DIR, tests / "data" / "dci_examples")
+        self.assertTrue((EXAMPLES_DIR / "manifest.json").is_file())
 
     def test_join_url_keeps_the_path_prefix(self):
         join = dci.join_url
