@@ -1,18 +1,10 @@
-import logging
 from collections import defaultdict
 
-import psycopg2
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
-from odoo.modules.db import FunctionStatus, has_trigram
-from odoo.osv.expression import NEGATIVE_TERM_OPERATORS, get_unaccent_wrapper
-from odoo.tools import SQL
 from odoo.tools.misc import clean_context
-from odoo.tools.sql import create_index
-
-_logger = logging.getLogger(__name__)
 
 GENDERS = [
     ("male", "Male"),
@@ -22,10 +14,6 @@ GENDERS = [
 ]
 NAME_FIELDS = ("family_name", "given_name", "addl_name")
 PARTNER_CONTACT_FIELDS = ("email", "phone", "mobile")
-#: btree index matching the default ``_order`` (the subscribers list's first page)
-LIST_ORDER_INDEX = "spp_attendance_subscriber_list_order_idx"
-#: GIN trigram index on the contacts' name, where a subscriber's display name lives
-PARTNER_NAME_TRIGRAM_INDEX = "res_partner_name_trigram_idx"
 
 
 class AttendanceSubscriber(models.Model):
@@ -36,6 +24,11 @@ class AttendanceSubscriber(models.Model):
     ``partner_id`` is given explicitly; there is no matching on names. The
     partner's name is always "Family, Given Addl", kept in sync on every
     rename. ``person_identifier`` is the external key used by the API.
+
+    This file: fields, constraints, names and partner, deletion. Indexes and
+    name search: ``attendance_subscriber_search.py``; attendance statistics and
+    history: ``attendance_subscriber_history.py``; participation:
+    ``attendance_subscriber_participation.py``.
     """
 
     _name = "spp.attendance.subscriber"
@@ -110,88 +103,6 @@ class AttendanceSubscriber(models.Model):
             "This contact is already linked to another subscriber.",
         ),
     ]
-
-    def init(self):
-        """Indexes that fields cannot declare (run on install and on every update).
-
-        - ``LIST_ORDER_INDEX``: ``(family_name, given_name, id)``, the default order
-          exactly as the ORM emits it (ascending, default NULLS LAST, the columns'
-          collation), so a list page is an index scan stopping after ``limit`` rows
-          instead of a sort of the whole table;
-        - ``PARTNER_NAME_TRIGRAM_INDEX``: GIN trigram index on ``res_partner.name``
-          (the subscriber's ``name`` is the contact's), on the very expression the
-          ORM's ``ilike`` emits (``unaccent(...)`` only when the server runs with
-          ``--unaccent`` and the function is immutable, as ``index="trigram"``
-          does).
-
-        Trigram indexes need the ``pg_trgm`` extension: Odoo creates it with the
-        databases it creates itself; for a database created otherwise it is
-        created here when possible (a trusted extension: the database's CREATE
-        privilege is enough), before Odoo creates the fields' trigram indexes.
-        """
-        result = super().init()
-        cr = self.env.cr
-        create_index(
-            cr,
-            LIST_ORDER_INDEX,
-            self._table,
-            ['"family_name"', '"given_name"', '"id"'],
-        )
-        registry = self.env.registry
-        if not registry.has_trigram:
-            self._create_trigram_extension()
-        if registry.has_trigram:
-            expression = '"name"'
-            if registry.has_unaccent == FunctionStatus.INDEXABLE:
-                expression = get_unaccent_wrapper(cr)(expression)
-            create_index(
-                cr,
-                PARTNER_NAME_TRIGRAM_INDEX,
-                "res_partner",
-                [f"{expression} gin_trgm_ops"],
-                method="gin",
-            )
-        return result
-
-    @api.model
-    def _create_trigram_extension(self):
-        cr = self.env.cr
-        cr.execute(
-            "SELECT has_database_privilege(current_database(), 'CREATE') "
-            "AND EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'pg_trgm')"
-        )
-        if cr.fetchone()[0]:
-            try:
-                with cr.savepoint(flush=False):
-                    cr.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
-            except psycopg2.Error as exc:
-                _logger.warning("Cannot create the pg_trgm extension: %s", exc)
-            self.env.registry.has_trigram = has_trigram(cr)
-        if not self.env.registry.has_trigram:
-            _logger.warning(
-                "PostgreSQL extension pg_trgm is missing and cannot be created: "
-                "subscriber searches by name or identifier will scan the tables."
-            )
-
-    @api.model
-    def _name_search(self, name, domain=None, operator="ilike", limit=None, order=None):
-        """Search by name or identifier as a UNION of two index-served searches.
-
-        The default ``name ILIKE x OR person_identifier ILIKE x`` spans the
-        contact and the subscriber tables: PostgreSQL must join and filter every
-        row whatever the indexes (80 ms at 100,000 subscribers). Each half alone
-        is served by its trigram index, so the ids of both are united first.
-        """
-        if not name or operator in NEGATIVE_TERM_OPERATORS:
-            return super()._name_search(name, domain, operator, limit, order)
-        matching = SQL(
-            "(%s UNION %s)",
-            self._search([("name", operator, name)]).subselect(),
-            self._search([("person_identifier", operator, name)]).subselect(),
-        )
-        return self._search(
-            [*(domain or []), ("id", "in", matching)], limit=limit, order=order
-        )
 
     # ------------------------------------------------------------------
     # Names and partner
@@ -425,157 +336,3 @@ class AttendanceSubscriber(models.Model):
                 author_id=self.env.user.partner_id.id,
             )
         return result
-
-    # ------------------------------------------------------------------
-    # Attendance statistics and history
-    # ------------------------------------------------------------------
-
-    @api.depends(
-        "attendance_list_ids.attendance_date",
-        "attendance_list_ids.attendance_category",
-        "attendance_list_ids.active",
-    )
-    def _compute_attendance_stats(self):
-        """Counts for all subscribers in ``self`` with a single grouped query."""
-        stats = defaultdict(dict)
-        ids = [subscriber_id for subscriber_id in self._origin.ids if subscriber_id]
-        if ids:
-            groups = self.env["spp.attendance.list"]._read_group(
-                [("subscriber_id", "in", ids)],
-                ["subscriber_id", "attendance_category"],
-                ["__count", "attendance_date:count_distinct", "attendance_date:max"],
-            )
-            for subscriber, category, count, days, last_date in groups:
-                stats[subscriber.id][category] = (count, days, last_date)
-        present_key = "present"
-        for subscriber in self:
-            values = stats.get(subscriber._origin.id, {})
-            present = values.get(present_key, (0, 0, False))
-            absent = values.get("absent", (0, 0, False))
-            subscriber.attendance_count = present[0] + absent[0]
-            subscriber.days_present_count = present[1]
-            subscriber.days_absent_count = absent[1]
-            subscriber.last_attendance_date = present[2]
-
-    def get_attendance_summary(
-        self,
-        date_from=None,
-        date_to=None,
-        type_ids=None,
-        location_ids=None,
-        category=None,
-        offset=0,
-        limit=None,
-        order=None,
-    ):
-        """Attendance summary and one page of history for this subscriber.
-
-        This is the basis of the API's history endpoints and the entry point
-        for other modules. The cost is constant: one grouped query for the
-        counts and dates, one search for the page (plus the usual prefetch
-        when the page's fields are read).
-
-        :param date_from: first local date included (``date`` or "YYYY-MM-DD")
-        :param date_to: last local date included; each bound applies on its own
-        :param type_ids: attendance type id(s) or recordset to keep
-        :param location_ids: attendance location id(s) or recordset to keep
-        :param category: ``"present"`` or ``"absent"`` to keep only that category
-        :param offset: number of records of the history to skip
-        :param limit: page size (``None``: the whole history)
-        :param order: order of the page, default newest first
-        :return: dict with
-
-            - ``subscriber``: this record; ``person_id``: its identifier
-            - ``total``: number of matching records (both categories unless
-              ``category`` is given)
-            - ``dates_present``: sorted list of distinct local dates with a
-              "present" record; ``number_of_days_present``: its length
-            - ``dates_absent`` / ``number_of_days_absent``: same for "absent"
-            - ``records``: the page, a ``spp.attendance.list`` recordset
-        :raises UserError: on invalid filters (bad date, reversed range, unknown
-            category)
-        """
-        self.ensure_one()
-        summaries = self._get_attendance_summaries(
-            date_from, date_to, type_ids, location_ids, category, with_records=False
-        )
-        summary = summaries[self.id]
-        Attendance = self.env["spp.attendance.list"]
-        domain = Attendance._history_domain(
-            self, date_from, date_to, type_ids, location_ids, category
-        )
-        summary["records"] = Attendance.search(
-            domain,
-            offset=offset or 0,
-            limit=limit,
-            order=order or Attendance._order,
-        )
-        return summary
-
-    def _get_attendance_summaries(
-        self,
-        date_from=None,
-        date_to=None,
-        type_ids=None,
-        location_ids=None,
-        category=None,
-        with_records=True,
-    ):
-        """Summaries (see :meth:`get_attendance_summary`) for many subscribers.
-
-        Returns ``{subscriber_id: summary}``; with ``with_records`` each
-        summary's ``records`` is the full matching history (one search for all
-        subscribers together).
-        """
-        Attendance = self.env["spp.attendance.list"]
-        domain = Attendance._history_domain(
-            self, date_from, date_to, type_ids, location_ids, category
-        )
-        groups = Attendance._read_group(
-            domain,
-            ["subscriber_id", "attendance_date:day", "attendance_category"],
-            ["__count"],
-        )
-        summaries = {
-            subscriber.id: {
-                "subscriber": subscriber,
-                "person_id": subscriber.person_identifier,
-                "total": 0,
-                "dates_present": set(),
-                "dates_absent": set(),
-                "records": Attendance,
-            }
-            for subscriber in self
-        }
-        for subscriber, day, att_category, count in groups:
-            summary = summaries[subscriber.id]
-            summary["total"] += count
-            summary["dates_%s" % att_category].add(day)
-        for summary in summaries.values():
-            for key in ("present", "absent"):
-                summary[f"dates_{key}"] = sorted(summary[f"dates_{key}"])
-                summary[f"number_of_days_{key}"] = len(summary[f"dates_{key}"])
-        if with_records and self:
-            records = Attendance.search(domain)
-            ids_by_subscriber = defaultdict(list)
-            for record in records:
-                ids_by_subscriber[record.subscriber_id.id].append(record.id)
-            for subscriber_id, record_ids in ids_by_subscriber.items():
-                # keep the prefetch set of the whole search: reading the types
-                # and locations of one subscriber's records reads them for all
-                # (one query each, not one per subscriber)
-                summaries[subscriber_id]["records"] = records.browse(
-                    record_ids
-                ).with_prefetch(records._prefetch_ids)
-        return summaries
-
-    def action_view_attendance(self):
-        """Open the attendance records of this subscriber."""
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "spp_attendance.action_attendance_list"
-        )
-        action["domain"] = [("subscriber_id", "=", self.id)]
-        action["context"] = {"default_subscriber_id": self.id}
-        action["display_name"] = _("Attendance of %s", self.name)
-        return action

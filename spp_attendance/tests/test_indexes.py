@@ -10,7 +10,7 @@ import json
 
 from odoo.tests import TransactionCase, tagged
 
-from ..models.attendance_subscriber import (
+from ..models.attendance_subscriber_search import (
     LIST_ORDER_INDEX,
     PARTNER_NAME_TRIGRAM_INDEX,
 )
