@@ -6,7 +6,7 @@ from odoo import _, api, models
 class AttendanceSubscriberHistory(models.Model):
     """A subscriber's attendance: statistics, summaries, history pages."""
 
-    _inherit = "spp.attendance.subscriber"
+    _inherit = "spp.attendance.subscriber"  # pylint: disable=consider-merging-classes-inherited
 
     @api.depends(
         "attendance_list_ids.attendance_date",

@@ -21,7 +21,7 @@ class AttendanceSubscriberSearch(models.Model):
     default order, the contacts' name trigram index, and a name search that
     unites two index-served searches."""
 
-    _inherit = "spp.attendance.subscriber"
+    _inherit = "spp.attendance.subscriber"  # pylint: disable=consider-merging-classes-inherited
 
     def init(self):
         """Indexes that fields cannot declare (run on install and on every update).
