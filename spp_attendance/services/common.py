@@ -3,6 +3,7 @@
 from urllib.parse import urlparse
 
 from odoo import _
+from odoo.tools import SQL
 
 from .exceptions import Invalid, UnknownReference
 
@@ -17,6 +18,25 @@ class Service:
 def at(path, message):
     """``message`` prefixed with the place of the value in the request."""
     return "%s: %s" % (path, message)
+
+
+def names_sql(names):
+    """``"a", "b", ...``: column names as SQL."""
+    return SQL(", ").join(SQL.identifier(name) for name in names)
+
+
+def column_arrays(model, names, rows):
+    """One typed array per column ``names`` of ``rows`` (dicts), for ``unnest``:
+    ``%s::int4[], %s::varchar[], ...`` with the model's column types, so that a
+    batch is written by one statement whatever its size."""
+    return SQL(", ").join(
+        SQL(
+            "%s::%s[]",
+            [row.get(name) or None for row in rows],
+            SQL(model._fields[name].column_type[1]),
+        )
+        for name in names
+    )
 
 
 def is_web_url(url):

@@ -13,7 +13,7 @@ from odoo import _, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .common import ReferenceChecks, at, is_web_url
+from .common import ReferenceChecks, at, column_arrays, is_web_url, names_sql
 from .exceptions import (
     BatchRejected,
     DuplicateRecord,
@@ -34,25 +34,25 @@ FINGERPRINT = (
     "attendance_description",
     "attendance_external_url",
 )
-#: The columns :meth:`SubmitService._insert` writes from a card, with their types.
+#: The columns :meth:`SubmitService._insert` writes from a card.
 INSERT_COLUMNS = (
-    ("subscriber_id", "int4"),
-    ("company_id", "int4"),
-    ("attendance_category", "varchar"),
-    ("attendance_type_id", "int4"),
-    ("attendance_location_id", "int4"),
-    ("attendance_description", "text"),
-    ("attendance_external_url", "varchar"),
-    ("attendance_datetime", "timestamp"),
-    ("attendance_tz", "varchar"),
-    ("attendance_date", "date"),
-    ("attendance_time", "varchar"),
-    ("submitted_by", "varchar"),
-    ("submitted_datetime", "timestamp"),
-    ("submission_source", "varchar"),
-    ("uuid", "varchar"),
-    ("api_client_id", "int4"),
-    ("duplicate_key", "varchar"),
+    "subscriber_id",
+    "company_id",
+    "attendance_category",
+    "attendance_type_id",
+    "attendance_location_id",
+    "attendance_description",
+    "attendance_external_url",
+    "attendance_datetime",
+    "attendance_tz",
+    "attendance_date",
+    "attendance_time",
+    "submitted_by",
+    "submitted_datetime",
+    "submission_source",
+    "uuid",
+    "api_client_id",
+    "duplicate_key",
 )
 #: How many times a batch is classified again after losing a race.
 ATTEMPTS = 3
@@ -164,11 +164,7 @@ class SubmitService(ReferenceChecks):
         if not items:
             return Attendance
         self.env.flush_all()
-        columns = {name: [] for name, _type in INSERT_COLUMNS}
-        for item in items:
-            values = {**item.vals, **item.computed}
-            for name, _type in INSERT_COLUMNS:
-                columns[name].append(values.get(name) or None)
+        rows = [{**item.vals, **item.computed} for item in items]
         now, uid = self.env.cr.now(), self.env.uid
         self.env.cr.execute(
             SQL(
@@ -181,17 +177,14 @@ class SubmitService(ReferenceChecks):
                 RETURNING id
                 """,
                 SQL.identifier(Attendance._table),
-                SQL(", ").join(SQL.identifier(name) for name, _type in INSERT_COLUMNS),
-                SQL(", ").join(SQL.identifier(name) for name, _type in INSERT_COLUMNS),
+                names_sql(INSERT_COLUMNS),
+                names_sql(INSERT_COLUMNS),
                 uid,
                 uid,
                 now,
                 now,
-                SQL(", ").join(
-                    SQL("%s::%s[]", columns[name], SQL(pg_type))
-                    for name, pg_type in INSERT_COLUMNS
-                ),
-                SQL(", ").join(SQL.identifier(name) for name, _type in INSERT_COLUMNS),
+                column_arrays(Attendance, INSERT_COLUMNS, rows),
+                names_sql(INSERT_COLUMNS),
             )
         )
         records = Attendance.browse(row[0] for row in self.env.cr.fetchall())

@@ -7,25 +7,25 @@ from odoo import _
 from odoo.exceptions import ValidationError
 from odoo.tools import SQL
 
-from .common import ReferenceChecks, at, is_web_url
+from .common import ReferenceChecks, at, column_arrays, is_web_url, names_sql
 from .exceptions import BatchRejected, DuplicateRecord, Invalid, NotFound
 from .results import ChangeResult, Submission
 
-#: The columns a PUT writes (all of them, for every record), with their types.
+#: The columns a PUT writes (all of them, for every record).
 UPDATE_COLUMNS = (
-    ("attendance_type_id", "int4"),
-    ("attendance_location_id", "int4"),
-    ("attendance_category", "varchar"),
-    ("attendance_description", "text"),
-    ("attendance_external_url", "varchar"),
-    ("attendance_datetime", "timestamp"),
-    ("attendance_tz", "varchar"),
-    ("attendance_date", "date"),
-    ("attendance_time", "varchar"),
-    ("duplicate_key", "varchar"),
-    ("submitted_by", "varchar"),
-    ("submitted_datetime", "timestamp"),
-    ("submission_source", "varchar"),
+    "attendance_type_id",
+    "attendance_location_id",
+    "attendance_category",
+    "attendance_description",
+    "attendance_external_url",
+    "attendance_datetime",
+    "attendance_tz",
+    "attendance_date",
+    "attendance_time",
+    "duplicate_key",
+    "submitted_by",
+    "submitted_datetime",
+    "submission_source",
 )
 #: change key -> field written
 FIELDS = (
@@ -107,8 +107,10 @@ class UpdateService(ReferenceChecks):
         before = {record.id: _audit_values(record) for record in records}
         for result, record, vals in writes:
             row = rows.get(record.id) or {
-                name: record[name].id if pg_type == "int4" else record[name]
-                for name, pg_type in UPDATE_COLUMNS
+                name: record[name].id
+                if record._fields[name].relational
+                else record[name]
+                for name in UPDATE_COLUMNS
             }
             row.update(vals)
             location = locations.browse(row["attendance_location_id"] or ())
@@ -149,11 +151,6 @@ class UpdateService(ReferenceChecks):
                 Attendance._duplicate_error(stored[0], existing_id=stored[1]),
             )
         self.env.flush_all()
-        columns = {
-            name: [row[name] or None for row in rows.values()]
-            for name, _t in UPDATE_COLUMNS
-        }
-        names = [name for name, _type in UPDATE_COLUMNS]
         try:
             with Attendance._translate_unique_violations():
                 self.env.cr.execute(
@@ -167,19 +164,18 @@ class UpdateService(ReferenceChecks):
                         SQL.identifier(Attendance._table),
                         SQL(", ").join(
                             SQL("%s = change.%s", SQL.identifier(n), SQL.identifier(n))
-                            for n in names
+                            for n in UPDATE_COLUMNS
                         ),
                         self.env.uid,
                         self.env.cr.now(),
                         list(rows),
-                        SQL(", ").join(
-                            SQL("%s::%s[]", columns[name], SQL(pg_type))
-                            for name, pg_type in UPDATE_COLUMNS
-                        ),
-                        SQL(", ").join(SQL.identifier(name) for name in names),
+                        column_arrays(Attendance, UPDATE_COLUMNS, list(rows.values())),
+                        names_sql(UPDATE_COLUMNS),
                     )
                 )
-                records.invalidate_recordset([*names, "write_uid", "write_date"])
+                records.invalidate_recordset(
+                    [*UPDATE_COLUMNS, "write_uid", "write_date"]
+                )
                 if any("attendance_external_url" in v for _r, _rec, v in writes):
                     records._validate_fields(["attendance_external_url"])
                 records.check_access_rule("write")
