@@ -46,7 +46,9 @@ MAX_BODY_SIZE = 4 * 1024 * 1024
 class Request(BaseModel):
     """A request: strict types, unknown keys ignored (as upstream did)."""
 
-    model_config = ConfigDict(strict=True, extra="ignore")
+    # Python's re, as the former JSON Schema validation used: "$" also matches
+    # before a final newline, which existing clients may send after a date.
+    model_config = ConfigDict(strict=True, extra="ignore", regex_engine="python-re")
 
 
 class Response(BaseModel):

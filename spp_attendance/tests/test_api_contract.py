@@ -187,6 +187,17 @@ class TestContract(TransactionCase):
         )
         self.assertIsNone(card.attendance_type)
         self.assertEqual(card.date_time.isoformat(), "2024-10-21T08:30:00")
+        # a final newline after a date and time, as the former validation allowed
+        body = validate_body(
+            schemas.SubmitBody,
+            dict(
+                submit_body(dict(GOOD_CARD, date_time="2024-10-21 08:30:00\n")),
+                submitted_datetime="2024-10-21 09:00:00\n",
+            ),
+        )
+        self.assertEqual(
+            body.records[0].time_card[0].date_time.isoformat(), "2024-10-21T08:30:00"
+        )
 
     def test_query_parameters(self):
         query = validate_query(schemas.HistoryQuery, {"limit": "5", "page": ""})
