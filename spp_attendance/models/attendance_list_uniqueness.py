@@ -197,21 +197,14 @@ class AttendanceListUniqueness(models.Model):
     @api.model
     def _first_stored(self, column, values, exclude_ids=()):
         """``(value, id)`` of one stored record whose ``column`` is among
-        ``values`` (other than ``exclude_ids``), or ``None``; one query.
-
-        ``column`` may be a tuple of columns, ``values`` then holds tuples.
-        """
+        ``values`` (other than ``exclude_ids``), or ``None``; one query."""
         if not values:
             return None
-        columns = column if isinstance(column, tuple) else (column,)
-        target = SQL(", ").join(SQL.identifier(name) for name in columns)
-        if len(columns) > 1:
-            target = SQL("(%s)", target)
         query = SQL(
-            "SELECT %s, id FROM spp_attendance_list WHERE %s IN %s",
-            SQL.identifier(columns[0]),
-            target,
-            tuple(values),
+            "SELECT %s, id FROM spp_attendance_list WHERE %s = ANY(%s)",
+            SQL.identifier(column),
+            SQL.identifier(column),
+            list(values),
         )
         if exclude_ids:
             query = SQL("%s AND id NOT IN %s", query, tuple(exclude_ids))
@@ -246,15 +239,28 @@ class AttendanceListUniqueness(models.Model):
                     )
                 )
             seen.add((value, company_id))
-        row = self._first_stored(("uuid", "company_id"), seen, exclude_ids)
-        if row:
-            raise ValidationError(
-                _(
-                    "Client UUID '%(uuid)s' is already used by another attendance "
-                    "record; each record's client UUID must be unique.",
-                    uuid=row[0],
+        if not seen:
+            return
+        # By uuid only, so that the (uuid, company_id) index serves any number of
+        # them (a row-value IN of 1,000 pairs is planned as a sequential scan);
+        # the company is matched here.
+        query = SQL(
+            "SELECT uuid, company_id FROM spp_attendance_list WHERE uuid = ANY(%s)",
+            [value for value, _company in seen],
+        )
+        if exclude_ids:
+            query = SQL("%s AND id NOT IN %s", query, tuple(exclude_ids))
+        self.env.cr.execute(query)
+        for row in self.env.cr.fetchall():
+            if row in seen:
+                raise ValidationError(
+                    _(
+                        "Client UUID '%(uuid)s' is already used by another "
+                        "attendance record; each record's client UUID must be "
+                        "unique.",
+                        uuid=row[0],
+                    )
                 )
-            )
 
     @api.model
     def _unique_violation_error(self, exc):

@@ -209,6 +209,29 @@ class TestAttendanceValidation(AttendanceCase):
         copy = record.copy()
         self.assertFalse(copy.uuid)
 
+    def test_uuid_unique_per_company(self):
+        value = "0d7c5a0e-4f4e-4b7e-9d6c-2a1c3f5e8b90"
+        other = self.env["res.company"].create({"name": "UUID Other Company"})
+        stranger = self.Subscriber.create(
+            {
+                "person_identifier": "UUID-OTHER",
+                "family_name": "O",
+                "company_id": other.id,
+            }
+        )
+        self.Attendance.create({"subscriber_id": stranger.id, "uuid": value})
+        mine = self.create_record(uuid=value)
+        self.assertEqual(mine.company_id, self.env.company)
+        # the check and the index both work per company, in a batch and on write
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.create_record(uuid=value)
+        with self.assertRaisesRegex(ValidationError, "more than one record"):
+            self.Attendance.create(
+                [{"subscriber_id": self.subscriber.id, "uuid": value.upper()}] * 2
+            )
+        with self.assertRaisesRegex(ValidationError, "already used"):
+            self.create_record().uuid = value
+
     def test_category(self):
         self.assertEqual(self.create_record().attendance_category, "present")
         self.assertEqual(
