@@ -15,6 +15,7 @@
     },
     "data": [
         "security/security.xml",
+        "security/attendance_desk_security.xml",
         "security/ir.model.access.csv",
         "data/api_user_data.xml",
         "security/attendance_api_security.xml",

@@ -21,3 +21,4 @@ from . import attendance_import_log_issue
 from . import ir_config_parameter
 from . import res_config_settings
 from . import ir_http
+from . import attendance_desk
