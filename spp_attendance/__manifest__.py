@@ -28,6 +28,8 @@
         "wizards/attendance_participation_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "report/attendance_badge_report.xml",
+        "report/attendance_badge_templates.xml",
         "security/attendance_api_client_credential_security.xml",
         "views/attendance_api_client_credential_views.xml",
         "security/registry_import_security.xml",

@@ -4,6 +4,7 @@ from . import (
     test_api_company_isolation,
     test_api_contract,
     test_api_queries,
+    test_attendance_badge,
     test_attendance_desk,
     test_attendance_list,
     test_bearer_auth,
