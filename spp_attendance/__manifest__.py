@@ -28,6 +28,7 @@
         "wizards/attendance_participation_wizard_views.xml",
         "views/res_config_settings_views.xml",
         "views/menus.xml",
+        "views/attendance_desk_views.xml",
         "report/attendance_badge_report.xml",
         "report/attendance_badge_templates.xml",
         "security/attendance_api_client_credential_security.xml",
@@ -43,6 +44,9 @@
         "demo/attendance_demo.xml",
     ],
     "assets": {
+        "web.assets_backend": [
+            "spp_attendance/static/src/desk/**/*",
+        ],
         "web.assets_tests": [
             "spp_attendance/static/tests/tours/**/*",
         ],

@@ -9,6 +9,7 @@ from . import (
     test_attendance_list,
     test_bearer_auth,
     test_calendar_tour,
+    test_check_in_desk_tour,
     test_daily_summary,
     test_indexes,
     test_oauth_client_library,
