@@ -26,6 +26,15 @@ SOURCE = "Check-in desk"
 SUGGESTIONS = 8
 #: check-ins listed under the input
 LAST = 10
+#: fields of a record that the desk shows
+DESCRIBED = [
+    "subscriber_id",
+    "attendance_category",
+    "attendance_time",
+    "attendance_date",
+    "submitted_by",
+    "submission_source",
+]
 #: cards accepted in one call (the client sends its offline queue in batches)
 MAX_BATCH = 100
 
@@ -133,15 +142,28 @@ class AttendanceDesk(models.AbstractModel):
         env = self._session_env(session)
         Attendance = env["spp.attendance.list"]
         domain = self._session_domain(session)
-        counts = dict(
-            Attendance._read_group(domain, ["attendance_category"], ["__count"])
+        # One query served by the date index: counts and ids together. (A search
+        # ordered by id with a limit lets PostgreSQL walk the primary key
+        # backwards, 250 ms on 300,000 records for a quiet session.)
+        groups = Attendance._read_group(
+            domain, ["attendance_category"], ["__count", "id:array_agg"]
         )
-        last = Attendance.search(domain, limit=LAST, order="id desc")
+        counts = {category: count for category, count, _ids in groups}
+        ids = sorted((i for _c, _n, ids in groups for i in ids), reverse=True)
+        last = Attendance.browse(ids[:LAST])
+        self._fetch_descriptions(last)
         return {
             "present": counts.get("present", 0),
             "absent": counts.get("absent", 0),
             "last": [self._describe(record) for record in last],
         }
+
+    @api.model
+    def _fetch_descriptions(self, records):
+        """Read only what :meth:`_describe` shows (not every field of the records,
+        their subscribers and contacts)."""
+        records.fetch(DESCRIBED)
+        records.subscriber_id.fetch(["person_identifier", "name"])
 
     @api.model
     def _describe(self, record):
@@ -171,6 +193,7 @@ class AttendanceDesk(models.AbstractModel):
         exact = Subscriber.search([("person_identifier", "=", text)], limit=1)
         found = Subscriber.browse(Subscriber._name_search(text, limit=limit))
         people = (exact | found)[:limit]
+        people.fetch(["person_identifier", "name"])
         return [[person.person_identifier, person.name] for person in people]
 
     @api.model
@@ -243,7 +266,9 @@ class AttendanceDesk(models.AbstractModel):
         records = env["spp.attendance.list"].browse(
             [result.id for result in results if result.id]
         )
-        by_id = {record.id: record for record in records.exists()}
+        records = records.exists()
+        self._fetch_descriptions(records)
+        by_id = {record.id: record for record in records}
         answers = []
         for card, result in zip(service_cards, results, strict=True):
             answer = {
