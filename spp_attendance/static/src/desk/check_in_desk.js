@@ -1,6 +1,14 @@
 /** @odoo-module **/
 
-import { Component, onMounted, onWillStart, onWillUnmount, useRef, useState } from "@odoo/owl";
+import {
+    Component,
+    onMounted,
+    onWillStart,
+    onWillUnmount,
+    useEffect,
+    useRef,
+    useState,
+} from "@odoo/owl";
 import { browser } from "@web/core/browser/browser";
 import { _t } from "@web/core/l10n/translation";
 import { ConnectionLostError } from "@web/core/network/rpc_service";
@@ -38,6 +46,7 @@ export class CheckInDesk extends Component {
         this.inputRef = useRef("input");
         this.roster = new Map();
         this.flushing = null;
+        this.savedSessionKey = `${SESSION_KEY}.${this.user.userId}`;
         this.state = useState({
             setup: null,
             form: { type_id: false, location_id: false, date: "" },
@@ -55,6 +64,11 @@ export class CheckInDesk extends Component {
             error: null,
             canScan: Boolean(isBarcodeScannerSupported()),
         });
+        // the input has the focus as soon as it is shown (a session opened)
+        useEffect(
+            (input) => input?.focus(),
+            () => [this.inputRef.el]
+        );
         this.debouncedSearch = debounce((text) => this.search(text), 120);
         this.onOnline = () => this.flush();
         onWillStart(() => this.start());
@@ -87,9 +101,11 @@ export class CheckInDesk extends Component {
         } catch (error) {
             this.handleError(error);
         }
-        const saved = browser.localStorage.getItem(SESSION_KEY);
+        const saved = browser.localStorage.getItem(this.savedSessionKey);
         if (saved) {
             await this.enterSession(JSON.parse(saved));
+        } else {
+            await this.flush();
         }
     }
 
@@ -121,7 +137,7 @@ export class CheckInDesk extends Component {
         const { present, absent, last, ...bare } = session;
         this.state.session = bare;
         this.key = sessionKey(bare, this.user.userId);
-        browser.localStorage.setItem(SESSION_KEY, JSON.stringify(bare));
+        browser.localStorage.setItem(this.savedSessionKey, JSON.stringify(bare));
         this.state.duplicates = parseInt(browser.localStorage.getItem(`${SESSION_KEY}.dup.${this.key}`) || 0);
         if (last) {
             this.applyState({ present, absent, last });
@@ -130,21 +146,21 @@ export class CheckInDesk extends Component {
         await this.loadPending();
         this.refreshRoster();
         if (!last) {
-            this.call("get_state").then((state) => state && this.applyState(state));
+            this.call(this.state.session, "get_state").then((state) => state && this.applyState(state));
         }
         await this.flush();
         this.focus();
     }
 
     closeSession() {
-        browser.localStorage.removeItem(SESSION_KEY);
+        browser.localStorage.removeItem(this.savedSessionKey);
         Object.assign(this.state, { session: null, answer: null, last: [], pendingItems: [] });
     }
 
-    /** A desk call for the session; undefined when the server cannot be reached. */
-    async call(method, ...args) {
+    /** A desk call for a session; undefined when the server cannot be reached. */
+    async call(session, method, ...args) {
         try {
-            const result = await this.orm.silent.call(MODEL, method, [this.state.session, ...args]);
+            const result = await this.orm.silent.call(MODEL, method, [session, ...args]);
             this.state.online = true;
             return result;
         } catch (error) {
@@ -165,7 +181,7 @@ export class CheckInDesk extends Component {
     }
 
     async refreshRoster() {
-        const people = await this.call("get_roster");
+        const people = await this.call(this.state.session, "get_roster");
         if (people) {
             this.setRoster(people);
             await this.store.saveRoster(this.key, people);
@@ -198,7 +214,7 @@ export class CheckInDesk extends Component {
             this.state.suggestions = [];
             return;
         }
-        let found = this.state.online ? await this.call("search_people", text) : undefined;
+        let found = this.state.online ? await this.call(this.state.session, "search_people", text) : undefined;
         if (found === undefined) {
             // offline: the roster kept for the session
             const needle = text.toLowerCase();
@@ -257,6 +273,7 @@ export class CheckInDesk extends Component {
         const item = {
             uuid: uuid4(),
             session: this.key,
+            sessionData: { ...this.state.session }, // a plain copy: IndexedDB cannot store a reactive proxy
             person_id: personId,
             category,
             scanned_at: new Date().toISOString(),
@@ -279,7 +296,8 @@ export class CheckInDesk extends Component {
     }
 
     /**
-     * Send the queue in batches; answers by uuid. One run at a time: a call
+     * Send the queue in batches, oldest session first (check-ins queued for an
+     * earlier session are sent too); answers by uuid. One run at a time: a call
      * during a run waits for it and runs again (the new check-in is sent too).
      */
     async flush() {
@@ -290,18 +308,22 @@ export class CheckInDesk extends Component {
         this.flushing = new Promise((resolve) => (done = resolve));
         const answers = new Map();
         try {
-            while (this.state.session) {
-                const batch = (await this.store.pending(this.key)).slice(0, BATCH);
-                if (!batch.length) {
+            for (;;) {
+                // this user's check-ins only: each is stamped with who sends it
+                const mine = `${this.user.userId}:`;
+                const queued = (await this.store.all()).filter((item) => item.session.startsWith(mine));
+                if (!queued.length) {
                     break;
                 }
+                const key = queued[0].session;
+                const batch = queued.filter((item) => item.session === key).slice(0, BATCH);
                 const cards = batch.map(({ uuid, person_id, category, scanned_at }) => ({
                     uuid,
                     person_id,
                     category,
                     scanned_at,
                 }));
-                const result = await this.call("check_in", cards);
+                const result = await this.call(batch[0].sessionData, "check_in", cards);
                 if (!result) {
                     break;
                 }
@@ -309,26 +331,36 @@ export class CheckInDesk extends Component {
                 for (const answer of result.answers) {
                     answers.set(answer.uuid, answer);
                 }
-                this.countDuplicates(result.answers.filter((a) => a.status === "duplicate").length);
-                this.applyState(result.state);
+                const duplicates = result.answers.filter((a) => a.status === "duplicate").length;
+                this.countDuplicates(key, duplicates);
+                if (key === this.key) {
+                    this.applyState(result.state);
+                }
             }
         } finally {
-            await this.loadPending();
+            if (this.state.session) {
+                await this.loadPending();
+            }
             this.flushing = null;
             done();
         }
         return answers;
     }
 
-    countDuplicates(count) {
-        if (count) {
-            this.state.duplicates += count;
-            browser.localStorage.setItem(`${SESSION_KEY}.dup.${this.key}`, this.state.duplicates);
+    countDuplicates(key, count) {
+        if (!count) {
+            return;
+        }
+        const storageKey = `${SESSION_KEY}.dup.${key}`;
+        const total = parseInt(browser.localStorage.getItem(storageKey) || 0) + count;
+        browser.localStorage.setItem(storageKey, total);
+        if (key === this.key) {
+            this.state.duplicates = total;
         }
     }
 
     async undo(record) {
-        const state = await this.call("undo", record.id);
+        const state = await this.call(this.state.session, "undo", record.id);
         if (state) {
             this.applyState(state);
             this.showAnswer({ status: "undone", identifier: record.identifier, name: record.name });

@@ -4,7 +4,8 @@
  * What the check-in desk keeps in the browser (IndexedDB), so that nothing
  * typed or scanned is lost when the network or the page goes away:
  * - "queue": check-ins not yet acknowledged by the server, one row per
- *   check-in keyed by its own uuid (the server's idempotency key);
+ *   check-in keyed by its own uuid (the server's idempotency key), with the
+ *   session it belongs to (so that it is sent even if the desk moved on);
  * - "roster": per session, the identifiers and names of the company's
  *   subscribers, for lookups while offline.
  */
@@ -59,6 +60,12 @@ export class DeskStore {
 
     async pending(session) {
         const items = await promisify((await this._store("queue")).index("session").getAll(session));
+        return items.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
+    }
+
+    /** Every queued check-in, of every session, oldest first. */
+    async all() {
+        const items = await promisify((await this._store("queue")).getAll());
         return items.sort((a, b) => a.scanned_at.localeCompare(b.scanned_at));
     }
 
