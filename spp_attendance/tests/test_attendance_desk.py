@@ -17,16 +17,21 @@ class TestAttendanceDesk(AttendanceCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.officer = new_test_user(
-            cls.env,
-            login="att_officer",
-            groups="spp_attendance.group_attendance_officer",
-            tz="UTC",
-        )
+        cls.officer = cls.new_officer("att_officer")
         cls.alice = cls.create_subscriber("DESK-0001", family="Deskwood", given="Alice")
         cls.bob = cls.create_subscriber("DESK-0002", family="Deskwood", given="Bob")
         cls.carol = cls.create_subscriber("DESK-0003", family="Marsh", given="Carol")
         cls.Desk = cls.env["spp.attendance.desk"].with_user(cls.officer)
+
+    @classmethod
+    def new_officer(cls, login, **vals):
+        return new_test_user(
+            cls.env,
+            login=login,
+            groups="spp_attendance.group_attendance_officer",
+            tz="UTC",
+            **vals,
+        )
 
     def setUp(self):
         super().setUp()
@@ -207,12 +212,7 @@ class TestAttendanceDesk(AttendanceCase):
         self.assertFalse(self.desk_records())
 
     def test_officer_undoes_only_own_check_ins(self):
-        other = new_test_user(
-            self.env,
-            login="att_officer_2",
-            groups="spp_attendance.group_attendance_officer",
-            tz="UTC",
-        )
+        other = self.new_officer("att_officer_2")
         answer = self.Desk.check_in(self.session, [self.card("DESK-0001")])["answers"][
             0
         ]
@@ -231,13 +231,10 @@ class TestAttendanceDesk(AttendanceCase):
         self.create_subscriber(
             "DESK-B-1", family="Other", given="Dora", company_id=company_b.id
         )
-        officer_b = new_test_user(
-            self.env,
-            login="att_officer_b",
-            groups="spp_attendance.group_attendance_officer",
+        officer_b = self.new_officer(
+            "att_officer_b",
             company_id=company_b.id,
             company_ids=[(6, 0, company_b.ids)],
-            tz="UTC",
         )
         # A's officer neither finds nor records B's subscriber
         self.assertEqual(self.Desk.search_people(self.session, "DESK-B-1"), [])
