@@ -91,6 +91,21 @@ class AttendanceDesk(models.AbstractModel):
         location = self.env["spp.attendance.location"].browse(location_id).exists()
         if not location:
             raise ValidationError(_("Location: choose where the session takes place."))
+        day = self._check_day(date, location, company)
+        session = {
+            "type_id": attendance_type.id,
+            "type_name": attendance_type.name,
+            "location_id": location.id,
+            "location_name": location.name,
+            "date": fields.Date.to_string(day),
+            "company_id": company.id,
+        }
+        return dict(session, **self._state(session))
+
+    @api.model
+    def _check_day(self, date, location, company):
+        """The session's day (default today at the location); never in the future
+        there."""
         today = self._local_today(location, company)
         day = fields.Date.to_date(date) if date else today
         if day > today:
@@ -101,15 +116,7 @@ class AttendanceDesk(models.AbstractModel):
                     location=location.name,
                 )
             )
-        session = {
-            "type_id": attendance_type.id,
-            "type_name": attendance_type.name,
-            "location_id": location.id,
-            "location_name": location.name,
-            "date": fields.Date.to_string(day),
-            "company_id": company.id,
-        }
-        return dict(session, **self._state(session))
+        return day
 
     @api.model
     def _session_env(self, session):
@@ -238,7 +245,8 @@ class AttendanceDesk(models.AbstractModel):
         location = env["spp.attendance.location"].browse(session["location_id"])
         company = env["res.company"].browse(session["company_id"])
         tz = pytz.timezone(env["spp.attendance.list"]._resolve_tz(location, company))
-        day = fields.Date.to_date(session["date"])
+        # the session comes back from the client: check its day again
+        day = self._check_day(session["date"], location, company)
         service_cards = [
             {
                 "person_id": (card.get("person_id") or "").strip(),

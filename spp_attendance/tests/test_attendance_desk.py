@@ -75,6 +75,9 @@ class TestAttendanceDesk(AttendanceCase):
         future = datetime.now(pytz.utc).date() + timedelta(days=3)
         with self.assertRaisesRegex(ValidationError, "Date"):
             self.Desk.open_session(self.training.id, self.nairobi.id, str(future))
+        forged = dict(self.session, date=str(future))
+        with self.assertRaisesRegex(ValidationError, "Date"):
+            self.Desk.check_in(forged, [self.card("DESK-0001")])
         with self.assertRaisesRegex(ValidationError, "Type"):
             self.Desk.open_session(0, self.nairobi.id)
         with self.assertRaisesRegex(ValidationError, "Location"):
