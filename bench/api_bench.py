@@ -21,7 +21,13 @@ Steps:
    ``POST /attendances``, latency of ``GET /attendance/<person_id>``, of ``GET
    /attendances`` for 100 named persons and of plain pages (by ``page`` and by
    ``last_id``), of ``GET /subscribers`` pages;
-4. a second, single-process server with ``--log-level=debug_sql``: one request of
+4. after each HTTP phase, its **floors** on the same database and the same kind of
+   rows (``api_floors.py``): the bare ORM call (``create()`` of the batch's values,
+   or the ``search_read`` of the rows a GET returns) and a single SQL statement
+   (``INSERT ... SELECT ... FROM unnest``, or the ``SELECT`` of the same rows), in
+   as many processes as the phase had clients, writes rolled back; the summary
+   prints each figure beside them, with the ratios;
+5. a second, single-process server with ``--log-level=debug_sql``: one request of
    each kind at a time, its SQL queries counted from the log (Odoo's per-request
    count on the access line, and the ``odoo.sql_db`` query lines by kind).
 
@@ -52,6 +58,10 @@ import requests
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from odoo_process import percentile, start_server
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import api_floors
 
 ROOT = Path(__file__).resolve().parents[1]
 PREFIX = "BENCH-"
@@ -238,7 +248,12 @@ def setup_fixtures(dbname, unique_flags):
             }
         )
         secret = client._spp_oauth_generate_secret()
+        api_user = env.ref(
+            "spp_attendance.user_attendance_api", raise_if_not_found=False
+        ) or env.ref("base.user_admin")
         result = {
+            "client_db_id": client.id,
+            "api_uid": api_user.id,
             "type_ids": types.ids,
             "locations": [(loc.id, loc.tz) for loc in locations.sorted("id")],
             "client_id": client.client_id,
@@ -609,6 +624,7 @@ def query_probes(server, token, args, fixtures, rng, heavy, day):
     heavy_cards = min(schemas_max_batch(), 1000)
     posts = [
         ("POST 10 cards (10 persons)", numbers[:10], 10),
+        ("POST 20 cards (20 persons)", numbers[:20], 20),
         ("POST 100 cards (100 persons)", numbers[:100], 100),
         ("POST 1000 cards (1000 persons)", numbers[:1000], 1000),
         ("POST 1000 cards (1 person)", [heavy] * heavy_cards, heavy_cards),
@@ -630,6 +646,8 @@ def query_probes(server, token, args, fixtures, rng, heavy, day):
             server, token, Request("POST", "/attendances", body, cards=size)
         )
         created.append([r["id"] for r in response.json()["results"]])
+        if size == 20:
+            created.pop()  # PUT and DELETE below use the 1,000-card batch
         rows.append((label, count, kinds))
     gets = [
         (f"GET /attendance/<pid> (~{args.records // args.subscribers} records)", 1),
@@ -753,7 +771,88 @@ def pgss_top(db, limit=10):
 # ---------------------------------------------------------------------------------
 
 
-def report(args, info, fixtures, load, phases, probes, top, started):
+#: The query probe (label prefix) of each HTTP phase (name prefix).
+PHASE_PROBES = (
+    ("POST /attendances, 1000 cards", "POST 1000 cards (1000 persons)"),
+    ("POST /attendances, 20 cards", "POST 20 cards (20 persons)"),
+    ("GET /attendance/<pid>", "GET /attendance/<pid> (~"),
+    ("GET /attendances, 100 named persons", "GET /attendances?person_ids=<100>"),
+    ("GET /attendances, page of 100 (random", "GET /attendances?limit=100 (plain"),
+    ("GET /attendances, page of 100 after", "GET /attendances?limit=100&last_id"),
+    ("GET /subscribers, page of 100", "GET /subscribers?limit=500"),
+)
+
+
+def floor_table(phases, floors, probes):
+    """Each figure beside its floors measured in the same run, with the ratios
+    (figure / floor: how many times the API is slower than the floor)."""
+
+    def ratio(api, floor):
+        return f"{api / floor:.1f}x" if floor else "-"
+
+    def queries(name):
+        for phase_prefix, probe_prefix in PHASE_PROBES:
+            if name.startswith(phase_prefix):
+                for label, count, _kinds in probes:
+                    if label.startswith(probe_prefix):
+                        return str(count)
+        return ""
+
+    lines = [
+        "## Each figure beside its floors (same run, same database and rows)",
+        "",
+        "Floors: the bare ORM call (create() of the batch's values with flush, or "
+        "search_read of the same rows) and one SQL statement (INSERT ... SELECT "
+        "FROM unnest, or the SELECT of the same rows), in process, as the API's "
+        "technical user, run right after the HTTP phase in as many processes as "
+        "it had clients (writes rolled back). Ratio = figure / floor "
+        "(for cards/s: floor / figure), i.e. how many times slower than the floor.",
+        "",
+        "| figure | clients | API | floor ORM | floor SQL | API / ORM | API / SQL "
+        "| ORM / SQL | queries (API) | floor calls | load avg after floors |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for p in phases:
+        f = floors.get(p["name"])
+        if not f:
+            continue
+        orm, sql = f["orm"], f["sql"]
+        calls = f"{orm['calls']} + {sql['calls']}"
+        rows = []
+        if p["cards"]:
+            rows.append(
+                (
+                    f"{p['name']}: cards/s",
+                    p["cards_per_s"],
+                    orm["cards_per_s"],
+                    sql["cards_per_s"],
+                    True,
+                )
+            )
+        rows += [
+            (f"{p['name']}: median ms", p["median"], orm["median"], sql["median"], 0),
+            (f"{p['name']}: p95 ms", p["p95"], orm["p95"], sql["p95"], 0),
+        ]
+        for label, api, f_orm, f_sql, per_second in rows:
+            if per_second:
+                cells = (f"{api:.0f}", f"{f_orm:.0f}", f"{f_sql:.0f}")
+                ratios = (ratio(f_orm, api), ratio(f_sql, api), ratio(f_sql, f_orm))
+            else:
+                cells = (
+                    f"{api * 1000:.1f}",
+                    f"{f_orm * 1000:.1f}",
+                    f"{f_sql * 1000:.2f}",
+                )
+                ratios = (ratio(api, f_orm), ratio(api, f_sql), ratio(f_orm, f_sql))
+            lines.append(
+                f"| {label} | {p['clients']} | {' | '.join(cells)} "
+                f"| {' | '.join(ratios)} | {queries(p['name'])} | {calls} "
+                f"| {f['load']} |"
+            )
+    return lines
+
+
+def report(args, info, fixtures, load, phases, probes, top, started, floors=None):
     lines = [
         f"# REST API benchmark, {started:%Y-%m-%d %H:%M}",
         "",
@@ -799,6 +898,8 @@ def report(args, info, fixtures, load, phases, probes, top, started):
             f"| {p['p95'] * 1000:.0f} | {p['max'] * 1000:.0f} "
             f"| {p['bytes'] / 1024:.0f} | {p['errors']} | {p['load']} |"
         )
+    if floors:
+        lines += ["", *floor_table(phases, floors, probes)]
     lines += [
         "",
         "## SQL queries per request (single-process server, after a warm-up pass)",
@@ -848,6 +949,13 @@ def parse_args():
     parser.add_argument("--post-requests", type=int, default=20)
     parser.add_argument("--post-size", type=int, default=1000)
     parser.add_argument("--post-clients", type=int, default=2)
+    parser.add_argument(
+        "--small-post-requests",
+        type=int,
+        default=100,
+        help="POST /attendances of --small-post-size cards, one client",
+    )
+    parser.add_argument("--small-post-size", type=int, default=20)
     parser.add_argument("--history-requests", type=int, default=500)
     parser.add_argument("--list-requests", type=int, default=100)
     parser.add_argument("--clients", type=int, default=4)
@@ -858,6 +966,18 @@ def parse_args():
         help="no new request is sent after this many seconds of a phase",
     )
     parser.add_argument("--seed", type=int, default=17)
+    parser.add_argument(
+        "--floor-post-repeat",
+        type=int,
+        default=5,
+        help="floor calls of a 1,000-card batch per floor process (0: no floors)",
+    )
+    parser.add_argument(
+        "--floor-repeat",
+        type=int,
+        default=50,
+        help="floor calls of the other phases per floor process",
+    )
     parser.add_argument("--results-dir", default=str(ROOT / "bench" / "results"))
     parser.add_argument("--run-dir", default=str(ROOT / ".run" / "bench"))
     args = parser.parse_args()
@@ -903,7 +1023,41 @@ def main():
 
     servers = []
     phases, probes, top = [], [], []
+    floors = {}
+    pool = None
     try:
+        if args.floor_post_repeat > 0:
+            log("starting the floor processes")
+            pool = api_floors.FloorPool(
+                args.config,
+                args.database,
+                {
+                    "prefix": PREFIX,
+                    "key_sql": fixtures["key_sql"],
+                    "type_ids": fixtures["type_ids"],
+                    "location_ids": [loc for loc, _tz in fixtures["locations"]],
+                    "api_client_id": fixtures["client_db_id"],
+                    "uid": fixtures["api_uid"],
+                    "history_limit": 30,
+                },
+                max(args.post_clients, args.clients, 1),
+                args.seed,
+            )
+            pool.wait_ready()
+
+        def floor(name, job, clients, repeat, cards=0):
+            """The floors of the phase just run (same run, same rows)."""
+            if pool is None:
+                return
+            log(f"floors of {name} ({clients} processes, load {loadavg()})")
+            result = pool.run(job, clients, repeat, cards)
+            result["load"] = loadavg()
+            floors[name] = result
+            log(
+                f"floors of {name}: ORM median {result['orm']['median'] * 1000:.1f} ms"
+                f", SQL median {result['sql']['median'] * 1000:.1f} ms"
+            )
+
         server = start_bench_server(
             args,
             "api-bench-server.log",
@@ -934,6 +1088,47 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(
+            phases[-1]["name"],
+            f"post:{args.post_size}",
+            args.post_clients,
+            args.floor_post_repeat,
+            args.post_size,
+        )
+        small_size = min(args.small_post_size, args.subscribers)
+        small = [
+            Request(
+                "POST",
+                "/attendances",
+                submit_body(
+                    rng.sample(range(1, args.subscribers + 1), small_size),
+                    first_day + timedelta(days=args.post_requests + 3000 + r),
+                    fixtures,
+                    rng,
+                    f"small post {r}",
+                ),
+                cards=small_size,
+            )
+            for r in range(args.small_post_requests)
+        ]
+        if small:
+            phases.append(
+                run_phase(
+                    f"POST /attendances, {small_size} cards",
+                    server.url,
+                    token,
+                    small,
+                    1,
+                    args.phase_seconds,
+                )
+            )
+            floor(
+                phases[-1]["name"],
+                f"post:{small_size}",
+                1,
+                args.floor_repeat,
+                small_size,
+            )
         history = [
             Request("GET", f"/attendance/{person(n)}")
             for n in (
@@ -950,6 +1145,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "history", args.clients, args.floor_repeat)
         single = [
             Request("GET", f"/attendance/{person(rng.randint(1, args.subscribers))}")
             for _ in range(max(1, args.history_requests // 5))
@@ -964,6 +1160,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "history", 1, args.floor_repeat)
         many = [
             Request(
                 "GET",
@@ -987,6 +1184,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "named", args.clients, args.floor_repeat)
         pages = max(1, args.subscribers // 100)
         plain = [
             Request("GET", f"/attendances?limit=100&page={rng.randint(1, pages)}")
@@ -1002,6 +1200,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "offset", args.clients, args.floor_repeat)
         max_id = db.scalar("SELECT max(id) FROM spp_attendance_subscriber")
         keyset = [
             Request("GET", f"/attendances?limit=100&last_id={rng.randint(0, max_id)}")
@@ -1017,6 +1216,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "keyset", args.clients, args.floor_repeat)
         subs = [
             Request("GET", f"/subscribers?limit=100&page={rng.randint(1, pages)}")
             for _ in range(args.list_requests)
@@ -1031,6 +1231,7 @@ def main():
                 args.phase_seconds,
             )
         )
+        floor(phases[-1]["name"], "subscribers", args.clients, args.floor_repeat)
         if pgss:
             top = pgss_top(db)
         server.stop()
@@ -1064,8 +1265,10 @@ def main():
     finally:
         for server in servers:
             server.stop()
+        if pool is not None:
+            pool.close()
 
-    text = report(args, info, fixtures, load, phases, probes, top, started)
+    text = report(args, info, fixtures, load, phases, probes, top, started, floors)
     print(text)
     results = Path(args.results_dir)
     results.mkdir(parents=True, exist_ok=True)
