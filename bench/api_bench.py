@@ -788,7 +788,10 @@ def floor_table(phases, floors, probes):
     (figure / floor: how many times the API is slower than the floor)."""
 
     def ratio(api, floor):
-        return f"{api / floor:.1f}x" if floor else "-"
+        if not floor:
+            return "-"
+        value = api / floor
+        return f"{value:.1f}x" if value >= 1 else f"{value:.2f}x"
 
     def queries(name):
         for phase_prefix, probe_prefix in PHASE_PROBES:
