@@ -916,7 +916,8 @@ def report(args, info, fixtures, load, phases, probes, top, started, floors=None
     if top:
         lines += [
             "",
-            "## Top statements during the HTTP phases (pg_stat_statements)",
+            "## Top statements during the HTTP phases and their floors "
+            "(pg_stat_statements)",
             "",
             "| calls | total ms | mean ms | rows | statement |",
             "|---:|---:|---:|---:|---|",
