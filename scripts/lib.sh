@@ -225,6 +225,14 @@ admin_passwd = ${SPP_MASTER_PASSWORD:-$(head -c 18 /dev/urandom | base64)}
 logfile = $logfile
 log_level = info
 without_demo = False
+; queue_job (OCA) is loaded at start-up: its job runner starts with the server.
+server_wide_modules = base,web,queue_job
+
+[queue_job]
+; Channel capacities: at most this many jobs of a channel run at once. The registry
+; import asks the registry one page at a time (SPP_IMPORT_CAPACITY, default 1, to be
+; kind to the registry); a uniqueness recompute runs alone.
+channels = root:${SPP_JOB_CAPACITY:-2},root.spp_registry_import:${SPP_IMPORT_CAPACITY:-1},root.spp_uniqueness:1
 EOF
 }
 

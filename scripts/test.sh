@@ -64,7 +64,10 @@ export SPP_TEST_LOG_DIR="$LOG_DIR" SPP_TEST_ODOO_CONF="$CONF" SPP_E2E_DB="${DB}_
 cd "$ROOT"
 set +e
 if [ "$#" -eq 0 ]; then set -- spp_oauth spp_attendance tests; fi
-"$VENV/bin/pytest" --odoo-config="$CONF" --odoo-database="$DB" --odoo-http --odoo-log-level=info "$@"
+# No job runner in the test process (nor in the servers it starts, unless a test
+# asks for one): the addon tests run their jobs themselves, deterministically
+# (queue_job's trap_jobs), and a runner would run committed jobs behind their back.
+ODOO_QUEUE_JOB_CHANNELS=root:0 "$VENV/bin/pytest" --odoo-config="$CONF" --odoo-database="$DB" --odoo-http --odoo-log-level=info "$@"
 RC=$?
 set -e
 pg_stop

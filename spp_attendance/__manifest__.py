@@ -9,7 +9,7 @@
     "maintainers": ["openspp"],
     "license": "LGPL-3",
     "development_status": "Beta",
-    "depends": ["base", "mail", "spp_oauth"],
+    "depends": ["base", "mail", "queue_job", "spp_oauth"],
     "external_dependencies": {
         "python": ["oauthlib", "pydantic", "requests", "urllib3"]
     },
@@ -35,6 +35,7 @@
         "views/attendance_api_client_credential_views.xml",
         "security/registry_import_security.xml",
         "data/registry_import_data.xml",
+        "data/queue_job_data.xml",
         "views/attendance_import_log_views.xml",
         "wizards/registry_import_wizard_views.xml",
         "wizards/attendance_uniqueness_wizard_views.xml",

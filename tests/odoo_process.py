@@ -205,11 +205,13 @@ def start_server(
     workers=0,
     extra_args=(),
     timeout=180,
+    env=None,
 ):
     """Start Odoo serving ``db`` on 127.0.0.1 (free ports); wait until it answers.
 
     ``workers`` > 0 runs the production (multi-process, prefork) mode with that many
-    HTTP workers, plus the gevent process on its own port.
+    HTTP workers, plus the gevent process on its own port. ``env``: environment
+    variables to set for it (e.g. ``ODOO_QUEUE_JOB_CHANNELS`` for its job runner).
     """
     port = free_port()
     args = [
@@ -229,7 +231,10 @@ def start_server(
         args.append(f"--workers={workers}")
     args += list(extra_args)
     process = subprocess.Popen(
-        args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        args,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **(env or {})),
     )
     url = f"http://127.0.0.1:{port}"
     server = OdooServer(url, db, process, log_file=log_file, workers=workers, conf=conf)

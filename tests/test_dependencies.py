@@ -124,9 +124,51 @@ def test_manifest_declares_exactly_what_the_addon_imports(addon):
     assert not unused, f"{where} declares {unused}, which {addon} does not import"
 
 
+def odoo_core_addons():
+    """Names of the addons the installed Odoo distribution ships (None when Odoo
+    is not installed here)."""
+    try:
+        files = importlib.metadata.distribution("odoo").files or []
+    except importlib.metadata.PackageNotFoundError:
+        return None
+    return {
+        file.parts[2]
+        for file in files
+        if len(file.parts) == 4
+        and file.parts[:2] == ("odoo", "addons")
+        and file.parts[3] == "__manifest__.py"
+    }
+
+
+def addon_packages():
+    """pip names of the Odoo addons the manifests depend on that come from PyPI
+    (``odoo-addon-<name>``, as the OCA publishes them): every dependency that is
+    neither one of this project's addons nor (when Odoo is installed here) one of
+    Odoo's own."""
+    core = odoo_core_addons()
+    names = set()
+    for addon in ADDONS:
+        for depend in manifest(addon).get("depends", []):
+            if depend in ADDONS or (core is not None and depend in core):
+                continue
+            names.add(canonical(f"odoo-addon-{depend}"))
+    return names
+
+
 def test_requirements_match_the_manifests():
     declared_names = {canonical(name) for addon in ADDONS for name in declared(addon)}
     listed = requirement_names(ROOT / "requirements.txt")
+    # Odoo addons from PyPI are declared by the manifests' depends.
+    addons = {name for name in listed if name.startswith("odoo-addon-")}
+    missing_addons = addon_packages() - addons
+    assert not missing_addons, f"depended on, not in requirements.txt: {missing_addons}"
+    depends = {
+        canonical(f"odoo-addon-{depend}")
+        for addon in ADDONS
+        for depend in manifest(addon).get("depends", [])
+    }
+    assert addons <= depends, f"in requirements.txt, no manifest depends: {addons}"
+    listed -= addons
     missing, extra = declared_names - listed, listed - declared_names
     assert not missing, f"declared by a manifest, not in requirements.txt: {missing}"
     assert not extra, f"in requirements.txt, declared by no manifest: {extra}"
@@ -143,6 +185,34 @@ def test_test_imports_are_in_requirement_files(addon):
         if module not in PROVIDED_BY_ODOO and pip_name(module) not in listed
     }
     assert not missing, f"in neither requirements file: {missing}"
+
+
+def test_addon_packages_are_pinned_for_the_virtualenv_and_the_image():
+    """An Odoo addon from PyPI follows Odoo's series: pinned to one 17.0 release
+    in both constraint files."""
+    for name in (n for n in requirement_names(ROOT / "requirements.txt")):
+        if not name.startswith("odoo-addon-"):
+            continue
+        for constraints in ("constraints.txt", "docker/constraints.txt"):
+            pin = requirements(ROOT / constraints).get(name)
+            assert pin, f"{constraints} does not pin {name}"
+            (version,) = (spec.version for spec in pin.specifier)
+            assert version.startswith("17.0."), (constraints, name, version)
+
+
+def test_odoo_runs_queue_job_server_wide_with_its_channels():
+    """queue_job's job runner starts with the server (server_wide_modules), in the
+    image and in the scripts' configuration, with the channels of the background
+    work."""
+    conf = configparser.ConfigParser()
+    conf.read(ROOT / "docker" / "odoo.conf")
+    assert "queue_job" in conf["options"]["server_wide_modules"].split(",")
+    channels = conf["queue_job"]["channels"]
+    for channel in ("root.spp_registry_import:1", "root.spp_uniqueness:1"):
+        assert channel in channels.split(","), channels
+    lib = (ROOT / "scripts" / "lib.sh").read_text()
+    assert "server_wide_modules = base,web,queue_job" in lib
+    assert "root.spp_registry_import:${SPP_IMPORT_CAPACITY:-1}" in lib
 
 
 def test_import_names_map_to_pip_names():
