@@ -8,6 +8,7 @@ from . import attendance_list
 from . import attendance_list_local_time
 from . import attendance_list_uniqueness
 from . import attendance_list_uniqueness_settings
+from . import attendance_uniqueness_change
 from . import attendance_list_history
 from . import attendance_record_aggregate
 from . import attendance_daily_summary

@@ -49,18 +49,10 @@ class AttendanceListUniquenessSettings(models.Model):
         self.flush_model()
         flags = self._get_uniqueness_flags()
         if flags:
-            expr = self._duplicate_key_sql(flags)
-            cr.execute(
-                SQL(
-                    "SELECT array_agg(id ORDER BY id) FROM spp_attendance_list "
-                    "WHERE active GROUP BY %s HAVING count(*) > 1",
-                    expr,
-                )
-            )
-            groups = [row[0] for row in cr.fetchall()]
+            groups = self._uniqueness_conflict_groups(flags)
             if groups:
                 self._raise_uniqueness_conflicts(flags, groups)
-            new_value = SQL("CASE WHEN active THEN %s END", expr)
+            new_value = SQL("CASE WHEN active THEN %s END", self._duplicate_key_sql(flags))
         else:
             new_value = SQL("NULL::varchar")
         try:
@@ -96,9 +88,26 @@ class AttendanceListUniquenessSettings(models.Model):
         return count
 
     @api.model
-    def _raise_uniqueness_conflicts(self, flags, groups):
+    def _uniqueness_conflict_groups(self, flags):
+        """Ids of the active records that would share a key under ``flags``,
+        one sorted list per key (one set-based query; none without flags)."""
+        if not flags:
+            return []
+        self.flush_model()
+        self.env.cr.execute(
+            SQL(
+                "SELECT array_agg(id ORDER BY id) FROM spp_attendance_list "
+                "WHERE active GROUP BY %s HAVING count(*) > 1",
+                self._duplicate_key_sql(flags),
+            )
+        )
+        return [row[0] for row in self.env.cr.fetchall()]
+
+    @api.model
+    def _uniqueness_conflicts_action(self, groups):
+        """The window action listing the records of conflict ``groups``."""
         record_ids = [record_id for group in groups for record_id in group]
-        action = {
+        return {
             "type": "ir.actions.act_window",
             "name": _("Attendance records in conflict"),
             "res_model": self._name,
@@ -108,6 +117,11 @@ class AttendanceListUniquenessSettings(models.Model):
             "context": {"group_by": ["subscriber_id"], "create": False},
             "target": "current",
         }
+
+    @api.model
+    def _raise_uniqueness_conflicts(self, flags, groups):
+        record_ids = [record_id for group in groups for record_id in group]
+        action = self._uniqueness_conflicts_action(groups)
         raise RedirectWarning(
             _(
                 "These uniqueness settings cannot be applied: %(records)s existing "

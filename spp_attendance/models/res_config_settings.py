@@ -4,6 +4,7 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..tools import dci
+from .attendance_list import UNIQUENESS_PARAMS
 from .attendance_import_log import (
     MAPPING_PARAMS,
     PARAM_DEFAULTS,
@@ -15,30 +16,65 @@ from .attendance_import_log import (
 class ResConfigSettings(models.TransientModel):
     _inherit = "res.config.settings"
 
-    attendance_date_unique = fields.Boolean(
-        string="Unique per date", config_parameter="spp_attendance.date_unique"
+    # The rule asked for (the one in force, or the one a queued change will put
+    # in force). Saving a different one queues a change, applied by a job
+    # (spp.attendance.uniqueness.change): nothing that grows with the table
+    # runs in the settings request.
+    attendance_date_unique = fields.Boolean(string="Unique per date")
+    attendance_time_unique = fields.Boolean(string="Unique per time")
+    attendance_type_unique = fields.Boolean(string="Unique per type")
+    attendance_location_unique = fields.Boolean(string="Unique per location")
+    attendance_uniqueness_change_id = fields.Many2one(
+        "spp.attendance.uniqueness.change",
+        string="Last Rule Change",
+        default=lambda self: self.env["spp.attendance.uniqueness.change"]._latest(),
+        readonly=True,
     )
-    attendance_time_unique = fields.Boolean(
-        string="Unique per time", config_parameter="spp_attendance.time_unique"
+    attendance_uniqueness_state = fields.Selection(
+        related="attendance_uniqueness_change_id.state", string="Rule Change"
     )
-    attendance_type_unique = fields.Boolean(
-        string="Unique per type", config_parameter="spp_attendance.type_unique"
+    attendance_uniqueness_message = fields.Text(
+        related="attendance_uniqueness_change_id.message", string="Why Refused"
     )
-    attendance_location_unique = fields.Boolean(
-        string="Unique per location",
-        config_parameter="spp_attendance.location_unique",
+    attendance_uniqueness_job_state = fields.Char(
+        related="attendance_uniqueness_change_id.job_state", string="Job"
     )
+    attendance_uniqueness_in_force = fields.Char(
+        string="Rule in Force", compute="_compute_attendance_uniqueness_in_force"
+    )
+
+    @api.depends("attendance_uniqueness_change_id")
+    def _compute_attendance_uniqueness_in_force(self):
+        Attendance = self.env["spp.attendance.list"].sudo()
+        flags = Attendance._get_uniqueness_flags()
+        in_force = Attendance._uniqueness_labels(flags) if flags else _("none")
+        for settings in self:
+            settings.attendance_uniqueness_in_force = in_force
+
+    @api.model
+    def _get_uniqueness_values(self):
+        """The rule asked for, as the four settings fields' values."""
+        res = {}
+        change = self.env["spp.attendance.uniqueness.change"]._latest()
+        if change.state == "queued":
+            flags = change._flags_tuple(change.flags)
+        else:
+            flags = self.env["spp.attendance.list"].sudo()._get_uniqueness_flags()
+        for name in UNIQUENESS_PARAMS:
+            res[f"attendance_{name}_unique"] = name in flags
+        return res
 
     def set_values(self):
         self._check_registry_settings()
-        # The four parameters are written one by one: apply the rule once, on
-        # the final combination, not on each intermediate one.
-        res = super(
-            ResConfigSettings, self.with_context(spp_attendance_defer_uniqueness=True)
-        ).set_values()
-        self.env["spp.attendance.list"].sudo()._apply_uniqueness_settings()
+        res = super().set_values()
+        self.env["spp.attendance.uniqueness.change"]._request(
+            tuple(name for name in UNIQUENESS_PARAMS if self[f"attendance_{name}_unique"])
+        )
         self._set_registry_search_criteria()
         return res
+
+    def action_attendance_uniqueness_conflicts(self):
+        return self.attendance_uniqueness_change_id.action_show_conflicts()
 
     # ------------------------------------------------------------------
     # Registry import (Settings > Attendance > Registry Import)
@@ -198,6 +234,7 @@ class ResConfigSettings(models.TransientModel):
 
     def get_values(self):
         res = super().get_values()
+        res.update(self._get_uniqueness_values())
         res["registry_search_criteria"] = (
             self.env["ir.config_parameter"]
             .sudo()

@@ -3,6 +3,8 @@ from itertools import combinations
 from odoo.exceptions import RedirectWarning, ValidationError
 from odoo.tests import Form, tagged
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from .common import UNIQUE_PARAMS, AttendanceCase
 
 FLAGS = ("date", "time", "type", "location")
@@ -86,7 +88,10 @@ class TestUniqueness(AttendanceCase):
         settings = Form(self.env["res.config.settings"])
         settings.attendance_date_unique = True
         settings.attendance_time_unique = True
-        settings.save().execute()
+        with trap_jobs() as trap:
+            settings.save().execute()
+            trap.assert_jobs_count(1)
+            trap.perform_enqueued_jobs()
         self.assertEqual(self.ICP.get_param(UNIQUE_PARAMS["date"]), "True")
         self.assertEqual(self.ICP.get_param(UNIQUE_PARAMS["time"]), "True")
         self.assertEqual(
@@ -102,7 +107,9 @@ class TestUniqueness(AttendanceCase):
         settings = Form(self.env["res.config.settings"])
         settings.attendance_date_unique = False
         settings.attendance_time_unique = False
-        settings.save().execute()
+        with trap_jobs() as trap:
+            settings.save().execute()
+            trap.perform_enqueued_jobs()
         self.assertFalse(first.duplicate_key)
         self.Attendance.create(self.vals())
 
@@ -113,13 +120,17 @@ class TestUniqueness(AttendanceCase):
         settings = Form(self.env["res.config.settings"])
         settings.attendance_date_unique = True
         wizard = settings.save()
-        with self.assertRaises(RedirectWarning) as caught:
-            with self.env.cr.savepoint():
-                wizard.execute()
-        message, action, button = caught.exception.args[:3]
+        with trap_jobs() as trap:
+            wizard.execute()
+            trap.perform_enqueued_jobs()
+        # the job refused it; the Settings page says why and lists them
+        settings = Form(self.env["res.config.settings"])
+        self.assertEqual(settings.attendance_uniqueness_state, "failed")
+        message = settings.attendance_uniqueness_message
         self.assertIn("2 existing attendance records (1 groups)", message)
         self.assertIn("same subscriber and the same date", message)
-        self.assertIn("Show the conflicting records", button)
+        self.assertFalse(settings.attendance_date_unique, "the old rule shows")
+        action = settings.save().action_attendance_uniqueness_conflicts()
         self.assertEqual(
             self.Attendance.search(action["domain"]),
             first | second,

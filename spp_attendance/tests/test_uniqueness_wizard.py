@@ -1,7 +1,9 @@
 from datetime import datetime
 
-from odoo.exceptions import AccessError, RedirectWarning, ValidationError
+from odoo.exceptions import AccessError, ValidationError
 from odoo.tests import Form, tagged
+
+from odoo.addons.queue_job.tests.common import trap_jobs
 
 from .common import UNIQUE_PARAMS, AttendanceCase
 
@@ -21,7 +23,10 @@ class TestUniquenessWizard(AttendanceCase):
         self.assertFalse(form.date_unique)
         form.date_unique = True
         form.time_unique = True
-        form.save().action_apply()
+        with trap_jobs() as trap:
+            form.save().action_apply()
+            trap.assert_jobs_count(1)
+            trap.perform_enqueued_jobs()
         self.assertEqual(self.ICP.get_param(UNIQUE_PARAMS["date"]), "True")
         self.assertEqual(self.ICP.get_param(UNIQUE_PARAMS["time"]), "True")
         self.assertFalse(self.ICP.get_param(UNIQUE_PARAMS["type"]))
@@ -51,9 +56,13 @@ class TestUniquenessWizard(AttendanceCase):
         form = self._open(self.manager)
         form.date_unique = True
         wizard = form.save()
-        with self.assertRaises(RedirectWarning) as refused:
+        with trap_jobs() as trap:
             wizard.action_apply()
-        self.assertIn("2 existing attendance records", str(refused.exception.args[0]))
+            trap.perform_enqueued_jobs()
+        change = self.env["spp.attendance.uniqueness.change"]._latest()
+        self.assertEqual(change.state, "failed")
+        self.assertIn("2 existing attendance records", change.message)
+        self.assertFalse(self.ICP.get_param(UNIQUE_PARAMS["date"]), "old rule kept")
 
     def test_viewer_and_others_cannot(self):
         for user in (self.viewer, self.internal):
