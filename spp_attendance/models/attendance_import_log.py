@@ -1,14 +1,13 @@
 import json
 import logging
-import time
 import uuid
-import zlib
-from contextlib import contextmanager
 
 import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+
+from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..tools import dci
 
@@ -42,12 +41,19 @@ PARAM_DEFAULTS = {
 # At most this many skipped records / errors are kept per import (the counts
 # are always complete): the log stays small whatever the registry's size.
 MAX_ISSUES = 500
-# A cron run stops taking new pages after this many seconds and re-triggers
-# itself, well below the workers' time limit.
-CRON_TIME_BUDGET = 50
-# First key of the PostgreSQL advisory lock a worker holds on a background
-# import while it processes it (the second key is the log's id).
-PROCESSING_LOCK_KEY = zlib.crc32(b"spp.attendance.import.log") & 0x7FFFFFFF
+# queue_job channel of the background import: its capacity (1 by default, see
+# the [queue_job] channels option) is how many pages are asked of registries at
+# once, whatever the number of imports and nodes.
+IMPORT_CHANNEL = "root.spp_registry_import"
+# A page job's identity key is this prefix, the log's id and the page number:
+# a page is never queued twice, and a log finds its jobs by it.
+JOB_KEY_PREFIX = "spp_registry_import:"
+# Attempts of a page job on transient registry errors (connection, timeout,
+# HTTP 429/502/503/504 once the client's own quick retries are spent), waiting
+# JOB_BACKOFF x 2^(n-1) seconds (at most JOB_BACKOFF_MAX) before the n-th retry.
+JOB_RETRIES = 5
+JOB_BACKOFF = 30
+JOB_BACKOFF_MAX = 600
 SKIP_REASON_SELECTION = [
     ("not_object", "Record is not an object"),
     ("missing_identifier", "Missing identifier"),
@@ -63,8 +69,9 @@ class AttendanceImportLog(models.Model):
     """One run of the registry import: where from, who, progress and outcome.
 
     The run is processed page by page (:meth:`_process_next_page`); in the
-    background, the cron job commits after every page, so a failure on page
-    40 keeps pages 1 to 39 and :meth:`action_resume` carries on from page 40
+    background, one queue_job job per page (:meth:`_job_import_page`), each
+    committed with the page it saved, so a failure on page 40 keeps pages 1
+    to 39 and :meth:`action_resume` carries on from page 40
     with the same configuration snapshot, DCI ``transaction_id`` and
     pagination state (``tools.dci.Pager``, shared with the preview).
     """
@@ -88,7 +95,25 @@ class AttendanceImportLog(models.Model):
         index=True,
     )
     background = fields.Boolean(
-        readonly=True, help="Processed page by page by a scheduled action."
+        readonly=True, help="Processed by background jobs, one per page."
+    )
+    job_ids = fields.Many2many(
+        "queue.job",
+        compute="_compute_job_ids",
+        string="Jobs",
+        groups="queue_job.group_queue_job_manager",
+    )
+    job_summary = fields.Text(
+        compute="_compute_job_counts",
+        string="Page Jobs",
+        help="The background jobs of this import, one per page, newest first.",
+    )
+    job_count = fields.Integer(compute="_compute_job_counts", string="Jobs Queued")
+    job_pending_count = fields.Integer(
+        compute="_compute_job_counts", string="Jobs Waiting or Running"
+    )
+    job_failed_count = fields.Integer(
+        compute="_compute_job_counts", string="Jobs Failed"
     )
     user_id = fields.Many2one(
         "res.users",
@@ -427,7 +452,7 @@ class AttendanceImportLog(models.Model):
         params = json.loads(self.config_snapshot or "{}") or None
         return self._registry_client(params)
 
-    def _fail(self, code, message, commit=False):
+    def _fail(self, code, message):
         self.ensure_one()
         _logger.warning(
             "Registry import %s failed on page %s: %s", self.id, self.next_page, message
@@ -440,16 +465,8 @@ class AttendanceImportLog(models.Model):
                 "date_end": fields.Datetime.now(),
             }
         )
-        if commit:
-            self._commit()
 
-    def _commit(self):
-        # The background import runs in a scheduled action and commits after
-        # each page on purpose: a failure on page N must keep pages 1..N-1,
-        # and progress must be visible to the user while it runs.
-        self.env.cr.commit()  # pylint: disable=invalid-commit
-
-    def _process_next_page(self, client=None, commit=False):
+    def _process_next_page(self, client=None, on_transient=None):
         """Fetch, map and save page ``next_page``; update counts and progress.
 
         Returns True when more pages remain. A failure (registry error, a
@@ -457,6 +474,10 @@ class AttendanceImportLog(models.Model):
         rolls that page back, marks the log failed and returns False; the
         pages before it stay. The pagination state is saved with the page, so
         a resumed run asks for the failed page again.
+
+        ``on_transient(error, page number)``: called on a transient registry
+        error (:func:`~..tools.dci.is_transient`); it raises to retry the page
+        later (a job), or returns the message to fail the import with.
         """
         self.ensure_one()
         if self.state != "running":
@@ -468,13 +489,16 @@ class AttendanceImportLog(models.Model):
             page = client.search_page(number, self.transaction_id, pager.request_size)
             last = pager.advance(page)
         except UserError as err:
-            self._fail("config", err.args[0], commit)
+            self._fail("config", err.args[0])
             return False
         except dci.DCIError as err:
+            message = None
+            if on_transient and dci.is_transient(err):
+                message = on_transient(err, number)
             self._fail(
                 err.code,
-                _("Page %(page)s: %(error)s", page=number, error=err.message),
-                commit,
+                message
+                or _("Page %(page)s: %(error)s", page=number, error=err.message),
             )
             return False
         try:
@@ -491,7 +515,6 @@ class AttendanceImportLog(models.Model):
                     page=number,
                     error=message,
                 ),
-                commit,
             )
             return False
         counts = self._count_entries(entries)
@@ -520,10 +543,6 @@ class AttendanceImportLog(models.Model):
             counts["create"],
             counts["update"],
         )
-        if commit:
-            self._commit()
-            # the cache of everything touched is stale for the next page
-            self.env.invalidate_all()
         return not last
 
     def _record_issues(self, entries, page_number):
@@ -547,120 +566,193 @@ class AttendanceImportLog(models.Model):
         if len(skipped) > room:
             self.issue_overflow_count += len(skipped) - room
 
-    def _run(self, commit=False, deadline=None):
-        """Process pages until the import ends, fails or ``deadline``
-        (a ``time.monotonic()`` value) passes."""
+    def _run(self):
+        """Process every page in this transaction (an import in the request)."""
         self.ensure_one()
         try:
             client = self._client_from_snapshot()
         except UserError as err:
-            self._fail("config", err.args[0], commit)
+            self._fail("config", err.args[0])
             return
-        while self._process_next_page(client, commit=commit):
-            if deadline and time.monotonic() > deadline:
-                break
+        while self._process_next_page(client):
+            pass
 
-    @contextmanager
-    def _processing_lock(self):
-        """Hold the log's processing lock for the block; yields whether it was
-        free (False: another worker is processing this import).
+    # ------------------------------------------------------------------
+    # Background: one queue_job job per page
+    # ------------------------------------------------------------------
 
-        Why a lock of our own: Odoo's cron runs one job of a scheduled action
-        at a time (the scheduler locks the ``ir_cron`` row in its own cursor
-        for the whole job, across our per-page commits), but "Run Manually"
-        locks that row in the job's own cursor, which our first per-page
-        commit releases: the scheduler can then start the same job again
-        while the manual run goes on. A row lock on the log (``FOR UPDATE``)
-        would not do either: a commit releases it. This is a session-level
-        PostgreSQL advisory lock: it belongs to the cursor's connection and
-        survives commits and rollbacks until it is released here (or the
-        connection closes, if the worker dies). A foreground import needs
-        none: the cron never processes it, and its single transaction holds
-        the log row from its first write to its end.
+    def _enqueue_page(self):
+        """Queue the job of page ``next_page``, on the import channel (its
+        capacity bounds the pages asked of registries at once). Called in the
+        transaction that saves the previous page: the page and the job of the
+        next one are committed together, or neither is."""
+        self.ensure_one()
+        number = self.next_page
+        return self.with_delay(
+            channel=IMPORT_CHANNEL,
+            max_retries=JOB_RETRIES,
+            identity_key=f"{JOB_KEY_PREFIX}{self.id}:{number}",
+            description=_(
+                "Registry import %(ref)s, page %(page)s", ref=self.id, page=number
+            ),
+        )._job_import_page(number)
+
+    def _job_import_page(self, number):
+        """Job: import page ``number`` of this run, then queue the next page.
+
+        The log row is locked first (without waiting): a second delivery of the same
+        job (requeued while the first still runs, on this node or another)
+        retries later instead of reading the page twice, and then finds the
+        page done. The persons themselves are guarded by the unique index on
+        ``person_identifier``: whatever runs, nobody is created twice.
         """
-        cr = self.env.cr
-        key = (PROCESSING_LOCK_KEY, self.id)
-        cr.execute("SELECT pg_try_advisory_lock(%s, %s)", key)
-        locked = cr.fetchone()[0]
-        try:
-            yield locked
-        finally:
-            if locked:
-                cr.execute("SELECT pg_advisory_unlock(%s, %s)", key)
-
-    @api.model
-    def _cron_process_imports(self, commit=True, time_budget=CRON_TIME_BUDGET):
-        """Scheduled action: process the running background imports.
-
-        Each import runs as the user who started it, in that user's company,
-        committing after each page, under its processing lock
-        (:meth:`_processing_lock`): an import another worker is processing is
-        left to it. When the time budget is spent with work left, the job
-        re-triggers itself.
-        """
-        deadline = time.monotonic() + time_budget
-        logs = self.sudo().search(
-            [("state", "=", "running"), ("background", "=", True)], order="id"
+        self.ensure_one()
+        # SKIP LOCKED, not NOWAIT: no row means another transaction holds it,
+        # without an error (and its "bad query" line) in the log.
+        self.env.cr.execute(
+            "SELECT 1 FROM spp_attendance_import_log WHERE id = %s "
+            "FOR UPDATE SKIP LOCKED",
+            [self.id],
         )
-        for log in logs:
-            with log._processing_lock() as locked:
-                if not locked:
-                    continue
-                if commit:
-                    # a fresh snapshot: the worker that held the lock may
-                    # have moved the import on (or ended it) since the search
-                    self._commit()
-                    self.env.invalidate_all()
-                if log.state != "running":
-                    continue
-                self._run_locked(log, commit, deadline)
-            if time.monotonic() > deadline:
-                break
-        if self.sudo().search_count(
-            [("state", "=", "running"), ("background", "=", True)]
-        ):
-            cron = self.env.ref(
-                "spp_attendance.ir_cron_registry_import", raise_if_not_found=False
+        if not self.env.cr.fetchone():
+            raise RetryableJobError(
+                "Another job is processing this import", seconds=5, ignore_retry=True
             )
-            if cron:
-                cron._trigger()
+        log = self.sudo()
+        log.invalidate_recordset()
+        if log.state != "running" or log.next_page != number:
+            return _("Nothing to do: the import is %(state)s, at page %(page)s.") % {
+                "state": log.state,
+                "page": log.next_page,
+            }
+        log = log.with_user(log.user_id).with_company(log.company_id)
+        more = log._process_next_page(on_transient=self._job_transient_error)
+        if more:
+            log._enqueue_page()
+        return _("Page %(page)s imported (%(state)s).") % {
+            "page": number,
+            "state": log.sudo().state,
+        }
 
     @api.model
-    def _run_locked(self, log, commit, deadline):
-        log = log.with_user(log.user_id).with_company(log.company_id)
-        try:
-            log._run(commit=commit, deadline=deadline)
-        except Exception as err:  # never leave a log "running"
-            if commit:
-                self.env.cr.rollback()
-            _logger.exception("Registry import %s crashed", log.id)
-            log = log.sudo()
-            log.invalidate_recordset()
-            if log.state == "running":  # not cancelled meanwhile
-                log._fail("crash", str(err), commit)
+    def _job_attempt(self):
+        """(attempt, max_retries) of the job running this code; (1, 1) when not
+        run by a stored job."""
+        job_uuid = self.env.context.get("job_uuid")
+        if job_uuid:
+            self.env.cr.execute(
+                "SELECT retry, max_retries FROM queue_job WHERE uuid = %s", [job_uuid]
+            )
+            row = self.env.cr.fetchone()
+            if row:
+                return row[0] + 1, row[1]
+        return 1, 1
+
+    @api.model
+    def _job_transient_error(self, err, number):
+        """A transient registry error in a job: retried later with backoff
+        while attempts remain (the page is rolled back, nothing is lost);
+        returns the message to fail the import with once they are spent."""
+        attempt, max_retries = self._job_attempt()
+        if max_retries and attempt < max_retries:
+            seconds = min(JOB_BACKOFF * 2 ** (attempt - 1), JOB_BACKOFF_MAX)
+            raise RetryableJobError(
+                _(
+                    "Page %(page)s: %(error)s (attempt %(attempt)s of %(max)s)",
+                    page=number,
+                    error=err.message,
+                    attempt=attempt,
+                    max=max_retries,
+                ),
+                seconds=seconds,
+            )
+        return _(
+            "Page %(page)s: %(error)s (gave up after %(attempts)s attempts)",
+            page=number,
+            error=err.message,
+            attempts=attempt,
+        )
+
+    def _job_domain(self):
+        self.ensure_one()
+        return [
+            ("model_name", "=", self._name),
+            ("identity_key", "=like", f"{JOB_KEY_PREFIX}{self.id}:%"),
+        ]
+
+    def _jobs(self):
+        """The page jobs of this import (sudo: Attendance Managers see them
+        through the log, without access to every job of the database)."""
+        self.ensure_one()
+        Job = self.env["queue.job"].sudo()
+        return Job.search(self._job_domain(), order="id desc") if self.id else Job
+
+    def _compute_job_ids(self):
+        for log in self:
+            log.job_ids = log._jobs()
+
+    def _compute_job_counts(self):
+        labels = dict(self.env["queue.job"]._fields["state"].selection)
+        for log in self:
+            jobs = log._jobs()
+            states = jobs.mapped("state")
+            log.job_summary = "\n".join(
+                "%s: %s%s%s"
+                % (
+                    job.identity_key.rsplit(":", 1)[1],
+                    labels.get(job.state, job.state),
+                    " (%s/%s)" % (job.retry, job.max_retries) if job.retry else "",
+                    " - %s" % job.exc_message if job.exc_message else "",
+                )
+                for job in jobs[:50]
+            )
+            log.job_count = len(states)
+            log.job_failed_count = states.count("failed")
+            log.job_pending_count = sum(
+                state in ("wait_dependencies", "pending", "enqueued", "started")
+                for state in states
+            )
 
     # ------------------------------------------------------------------
     # Buttons
     # ------------------------------------------------------------------
 
     def action_resume(self):
-        """Carry on a failed import from the page that failed."""
+        """Carry on a failed (or cancelled) import from the page that failed:
+        the pages committed before it are kept."""
         for log in self:
-            if log.state != "failed":
-                raise UserError(_("Only a failed import can be resumed."))
+            if log.state not in ("failed", "cancelled"):
+                raise UserError(_("Only a failed or cancelled import can be resumed."))
             log.write({"state": "running", "error_code": False, "error_message": False})
             log.date_end = False
             if log.background:
-                self.env.ref("spp_attendance.ir_cron_registry_import")._trigger()
+                log._enqueue_page()
             else:
                 log._run()
         return True
 
     def action_cancel(self):
-        self.filtered(lambda log: log.state in ("running", "failed")).write(
-            {"state": "cancelled", "date_end": fields.Datetime.now()}
-        )
+        """Stop the import after the page being imported (if any): its queued
+        jobs are cancelled, and a job already running finds the import
+        cancelled when it ends."""
+        logs = self.filtered(lambda log: log.state in ("running", "failed"))
+        logs.write({"state": "cancelled", "date_end": fields.Datetime.now()})
+        for log in logs:
+            pending = log._jobs().filtered(
+                lambda job: job.state in ("wait_dependencies", "pending", "enqueued")
+            )
+            pending.button_cancelled()
         return True
+
+    def action_open_jobs(self):
+        self.ensure_one()
+        return {
+            "type": "ir.actions.act_window",
+            "name": _("Jobs of %s", self.name),
+            "res_model": "queue.job",
+            "view_mode": "tree,form",
+            "domain": self._job_domain(),
+        }
 
     def action_refresh(self):
         """Reload the form (progress of a background import)."""

@@ -5,6 +5,8 @@ import hashlib
 import json
 from pathlib import Path
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from ..tools import dci
 from .common import AttendanceCase
 from .dci_emulator import EXAMPLES_DIR, DCIRegistryEmulator, load_example
@@ -128,6 +130,25 @@ class RegistryImportCase(AttendanceCase):
     def import_now(self, wizard):
         action = wizard.action_import()
         return self.Log.browse(action["res_id"])
+
+    def run_jobs(self, trap, log=None):
+        """Perform the trapped jobs as the job runner would, until none is left
+        (each page job queues the next); returns how many ran."""
+        ran = 0
+        while trap.enqueued_jobs:
+            ran += len(trap.enqueued_jobs)
+            trap.perform_enqueued_jobs()
+        if log is not None:
+            log.invalidate_recordset()
+        return ran
+
+    def import_in_background(self, wizard):
+        """Start a background import and run its jobs to the end."""
+        wizard.run_in_background = True
+        with trap_jobs() as trap:
+            log = self.import_now(wizard)
+            self.run_jobs(trap, log)
+        return log
 
     def registry_subscribers(self, prefix="UIN"):
         return self.Subscriber.with_context(active_test=False).search(

@@ -8,6 +8,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
+from odoo.addons.queue_job.tests.common import trap_jobs
+
 from ..models.attendance_import_log import SECRET_PARAM
 from .registry_common import LOG_MODEL, P, RegistryImportCase, example
 
@@ -502,36 +504,44 @@ class TestRegistryImport(RegistryImportCase):
         self.set_params(page_size=300)
         wizard = self.preview(self.manager)
         wizard.run_in_background = True
-        cron = self.env.ref("spp_attendance.ir_cron_registry_import")
-        triggers = self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)])
-        log = self.import_now(wizard)
-        self.assertTrue(log.background)
-        self.assertEqual((log.state, log.pages_done), ("running", 0))
-        self.assertEqual(
-            self.env["ir.cron.trigger"].search_count([("cron_id", "=", cron.id)]),
-            triggers + 1,
-        )
-        self.assertFalse(self.registry_subscribers(), "nothing imported in the request")
-        # the job fails on page 3 after committing pages 1-2 (commit disabled here)
-        self.emulator.fail_on_page = 3
-        self.Log._cron_process_imports(commit=False)
-        log.invalidate_recordset()
+        with trap_jobs() as trap:
+            log = self.import_now(wizard)
+            self.assertTrue(log.background)
+            self.assertEqual((log.state, log.pages_done), ("running", 0))
+            # the job of page 1 is queued on the import channel
+            trap.assert_jobs_count(1)
+            trap.assert_enqueued_job(
+                log._job_import_page,
+                args=(1,),
+                properties={
+                    "channel": "root.spp_registry_import",
+                    "identity_key": f"spp_registry_import:{log.id}:1",
+                },
+            )
+            self.assertFalse(
+                self.registry_subscribers(), "nothing imported in the request"
+            )
+            # the jobs fail on page 3 after pages 1-2 (committed, with the runner)
+            self.emulator.fail_on_page = 3
+            self.assertEqual(self.run_jobs(trap, log), 3)
         self.assertEqual((log.state, log.pages_done, log.next_page), ("failed", 2, 3))
         self.assertEqual(len(self.registry_subscribers()), 600)
         self.assertEqual(log.progress, 50.0)
-        # the job ran as the user who started the import
+        # the jobs ran as the user who started the import
         subscriber = self.registry_subscribers()[:1]
         self.assertEqual(subscriber.create_uid, self.manager)
-        # resume: back to running, the job carries on from page 3
+        # resume: back to running, a job carries on from page 3
         self.emulator.fail_on_page = None
-        log.with_user(self.manager).action_resume()
-        self.assertEqual(log.state, "running")
-        self.Log._cron_process_imports(commit=False, time_budget=0)
-        log.invalidate_recordset()
-        self.assertEqual(log.state, "running", "a spent time budget stops after a page")
-        self.assertEqual(log.pages_done, 3)
-        self.Log._cron_process_imports(commit=False)
-        log.invalidate_recordset()
+        with trap_jobs() as trap:
+            log.with_user(self.manager).action_resume()
+            self.assertEqual(log.state, "running")
+            trap.assert_enqueued_job(log._job_import_page, args=(3,))
+            trap.perform_enqueued_jobs()  # one page, which queues the next
+            log.invalidate_recordset()
+            self.assertEqual(log.state, "running")
+            self.assertEqual(log.pages_done, 3)
+            trap.assert_enqueued_job(log._job_import_page, args=(4,))
+            self.run_jobs(trap, log)
         self.assertEqual(log.state, "done")
         self.assertEqual(self.counts(log), self.counts(wizard))
         self.assertEqual(len(self.registry_subscribers()), 1200)

@@ -1,8 +1,9 @@
-"""A background import is processed by one worker at a time, across its commits.
+"""A page job is processed once, even when it is delivered twice at the same time.
 
-Real cursors and real commits (not the test transaction): worker A runs the
-scheduled action in a thread, committing after each page, and is held by the
-emulator in the middle of page 2; worker B runs the same scheduled action
+queue_job may deliver a job again while its first delivery still runs (a job
+requeued as dead by the runner, or sent to another node). Real cursors and real
+commits (not the test transaction): worker A runs the job of page 2 in a thread
+and is held by the emulator in the middle of it; worker B runs the same job
 meanwhile. Everything committed is removed afterwards.
 """
 
@@ -12,28 +13,21 @@ import threading
 from odoo import SUPERUSER_ID, api
 from odoo.tests import tagged
 
-from ..models.attendance_import_log import PROCESSING_LOCK_KEY
+from odoo.addons.queue_job.exception import RetryableJobError
+
+from ..models.attendance_import_log import JOB_KEY_PREFIX
 from .registry_common import RegistryImportCase
 
 PREFIX = "UIN"
 
 
 @tagged("post_install", "-at_install")
-class TestImportProcessingLock(RegistryImportCase):
+class TestImportPageJobLock(RegistryImportCase):
     def new_env(self):
         cr = self.registry.cursor()
         cr.execute("SET lock_timeout = '30s'")
         self.addCleanup(cr.close)
         return api.Environment(cr, SUPERUSER_ID, {})
-
-    def held_by(self, env, log_id):
-        """Backend pids holding the processing lock of ``log_id``."""
-        env.cr.execute(
-            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted "
-            "AND classid = %s AND objid = %s AND objsubid = 2",
-            (PROCESSING_LOCK_KEY, log_id),
-        )
-        return [row[0] for row in env.cr.fetchall()]
 
     def cleanup(self, log_id):
         env = self.new_env()
@@ -45,10 +39,14 @@ class TestImportProcessingLock(RegistryImportCase):
         partners = subscribers.partner_id
         subscribers.unlink()
         partners.unlink()
+        env.cr.execute(
+            "DELETE FROM queue_job WHERE identity_key LIKE %s",
+            [f"{JOB_KEY_PREFIX}{log_id}:%"],
+        )
         env["spp.attendance.import.log"].browse(log_id).unlink()
         env.cr.commit()
 
-    def test_second_worker_skips_an_import_being_processed(self):
+    def test_second_delivery_waits_then_finds_the_page_done(self):
         self.emulator.population = 30
         params = dict(self.Log._registry_params(), page_size="10", timeout="60")
         client = self.Log._registry_client(params)
@@ -74,15 +72,18 @@ class TestImportProcessingLock(RegistryImportCase):
         )
         setup.cr.commit()
         self.addCleanup(self.cleanup, log.id)
+        log_id = log.id
 
         env_a, env_b = self.new_env(), self.new_env()
-        pid_a = env_a.cr._cnx.get_backend_pid()
+        env_a["spp.attendance.import.log"].browse(log_id)._job_import_page(1)
+        env_a.cr.commit()
         self.emulator.hang_on_page = 2
         outcome = {}
 
         def worker_a():
             try:
-                env_a["spp.attendance.import.log"]._cron_process_imports(commit=True)
+                env_a["spp.attendance.import.log"].browse(log_id)._job_import_page(2)
+                env_a.cr.commit()
                 outcome["a"] = "ran"
             except Exception as error:  # reported by the assertion below
                 outcome["a"] = repr(error)
@@ -90,15 +91,13 @@ class TestImportProcessingLock(RegistryImportCase):
         thread = threading.Thread(target=worker_a)
         thread.start()
         try:
-            # A has committed page 1 and waits for page 2 from the registry
+            # A holds the log and waits for page 2 from the registry
             self.assertTrue(self.emulator.hanging.wait(timeout=30))
-            self.assertEqual(self.held_by(env_b, log.id), [pid_a])
-            log_b = env_b["spp.attendance.import.log"].browse(log.id)
-            self.assertEqual((log_b.state, log_b.pages_done), ("running", 1))
             requests = len(self.emulator.search_requests)
-            env_b["spp.attendance.import.log"]._cron_process_imports(commit=False)
-            log_b.invalidate_recordset()
-            self.assertEqual((log_b.state, log_b.pages_done), ("running", 1))
+            log_b = env_b["spp.attendance.import.log"].browse(log_id)
+            with self.assertRaises(RetryableJobError) as retried:
+                log_b._job_import_page(2)
+            self.assertTrue(retried.exception.ignore_retry, "not an attempt spent")
             self.assertEqual(
                 len(self.emulator.search_requests), requests, "B asked for nothing"
             )
@@ -107,9 +106,16 @@ class TestImportProcessingLock(RegistryImportCase):
             self.emulator.release()
             thread.join(timeout=120)
         self.assertEqual(outcome.get("a"), "ran")
+        # B's retry finds page 2 done, then the job A queued does page 3
         env_b.invalidate_all()
-        self.assertEqual(self.held_by(env_b, log.id), [], "released at the end")
-        log_b = env_b["spp.attendance.import.log"].browse(log.id)
+        log_b = env_b["spp.attendance.import.log"].browse(log_id)
+        self.assertIn("Nothing to do", log_b._job_import_page(2))
+        env_b.cr.execute(
+            "SELECT count(*) FROM queue_job WHERE identity_key = %s",
+            [f"{JOB_KEY_PREFIX}{log_id}:3"],
+        )
+        self.assertEqual(env_b.cr.fetchone()[0], 1, "page 3 queued once, by A")
+        log_b._job_import_page(3)
         self.assertEqual(
             (log_b.state, log_b.pages_done, log_b.created_count), ("done", 3, 30)
         )
@@ -120,3 +126,4 @@ class TestImportProcessingLock(RegistryImportCase):
             for body in self.emulator.search_requests
         ]
         self.assertEqual(pages, [1, 2, 3], "each page asked for once")
+        env_b.cr.rollback()

@@ -43,11 +43,10 @@ class TestRegistryPagination(RegistryImportCase):
         """Preview, then import; both must read the same pages and agree."""
         wizard = self.preview()
         preview_asked = self.asked()
-        wizard.run_in_background = background
-        log = self.import_now(wizard)
         if background:
-            self.Log._cron_process_imports(commit=False)
-            log.invalidate_recordset()
+            log = self.import_in_background(wizard)
+        else:
+            log = self.import_now(wizard)
         self.assertEqual(self.asked(), preview_asked, "the same pages")
         self.assertEqual(self.counts(log), self.counts(wizard))
         self.assertEqual(log.received_count, wizard.received_count)
@@ -180,10 +179,10 @@ class TestRegistryPagination(RegistryImportCase):
         for text in texts:
             self.assertIn(text, message)
         wizard = self.Wizard.create({"run_in_background": background})
-        log = self.import_now(wizard)
         if background:
-            self.Log._cron_process_imports(commit=False)
-            log.invalidate_recordset()
+            log = self.import_in_background(wizard)
+        else:
+            log = self.import_now(wizard)
         self.assertEqual(log.state, "failed")
         self.assertTrue(log.date_end)
         self.assertEqual(log.error_code, code)

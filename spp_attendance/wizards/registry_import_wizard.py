@@ -215,13 +215,14 @@ class RegistryImportWizard(models.TransientModel):
         return line
 
     def action_import(self):
-        """Import now, or queue the import for the background job."""
+        """Import now, or queue the job of its first page (each page job
+        queues the next)."""
         self.ensure_one()
         Log = self.env["spp.attendance.import.log"]
         log = Log._start(background=self.run_in_background)
         self.log_id = log
         if log.background:
-            self.env.ref("spp_attendance.ir_cron_registry_import")._trigger()
+            log._enqueue_page()
         else:
             log._run()
         return {

@@ -45,7 +45,7 @@ from .client import (
     retry_policy,
     retrying_session,
 )
-from .errors import DCIError
+from .errors import TRANSIENT_CODES, TRANSIENT_STATUSES, DCIError, is_transient
 from .mapping import (
     FIELD_KEYS,
     GENDER_VALUES,
@@ -103,6 +103,9 @@ __all__ = [
     "TOKEN_STYLE_JSON",
     "WILDCARD",
     "DCIError",
+    "TRANSIENT_CODES",
+    "TRANSIENT_STATUSES",
+    "is_transient",
     "Page",
     "Pager",
     "RegistryClient",

@@ -27,6 +27,20 @@ class DCIError(Exception):
         return self.message
 
 
+#: Error codes of failures that a later attempt may not meet: no connection, no
+#: answer in time, or an HTTP status saying "later" (see TRANSIENT_STATUSES).
+TRANSIENT_CODES = frozenset({"connection", "timeout"})
+#: Too many requests, and a gateway or an overloaded registry. HTTP 500 is not
+#: among them: usually a bug of the registry, which a retry meets again.
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+def is_transient(error):
+    """Whether a :class:`DCIError` is worth trying again later (a background
+    page job waits and retries; the user of a preview just tries again)."""
+    return error.code in TRANSIENT_CODES or error.status in TRANSIENT_STATUSES
+
+
 def json_type(value):
     """The JSON name of a parsed value's type (for messages)."""
     if isinstance(value, bool):
