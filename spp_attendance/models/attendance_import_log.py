@@ -636,8 +636,8 @@ class AttendanceImportLog(models.Model):
 
     @api.model
     def _job_attempt(self):
-        """(attempt, max_retries) of the job running this code; (1, 1) when not
-        run by a stored job."""
+        """(attempt, max_retries) of the job running this code; a first attempt
+        when the job is not stored (performed by a test's trap)."""
         job_uuid = self.env.context.get("job_uuid")
         if job_uuid:
             self.env.cr.execute(
@@ -646,7 +646,7 @@ class AttendanceImportLog(models.Model):
             row = self.env.cr.fetchone()
             if row:
                 return row[0] + 1, row[1]
-        return 1, 1
+        return 1, JOB_RETRIES
 
     @api.model
     def _job_transient_error(self, err, number):
