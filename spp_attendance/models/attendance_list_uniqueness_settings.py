@@ -52,7 +52,9 @@ class AttendanceListUniquenessSettings(models.Model):
             groups = self._uniqueness_conflict_groups(flags)
             if groups:
                 self._raise_uniqueness_conflicts(flags, groups)
-            new_value = SQL("CASE WHEN active THEN %s END", self._duplicate_key_sql(flags))
+            new_value = SQL(
+                "CASE WHEN active THEN %s END", self._duplicate_key_sql(flags)
+            )
         else:
             new_value = SQL("NULL::varchar")
         try:

@@ -54,9 +54,13 @@ class AttendanceUniquenessChange(models.Model):
     date_done = fields.Datetime(readonly=True)
 
     def _compute_job_state(self):
-        jobs = self.env["queue.job"].sudo().search_read(
-            [("uuid", "in", [uuid for uuid in self.mapped("job_uuid") if uuid])],
-            ["uuid", "state"],
+        jobs = (
+            self.env["queue.job"]
+            .sudo()
+            .search_read(
+                [("uuid", "in", [uuid for uuid in self.mapped("job_uuid") if uuid])],
+                ["uuid", "state"],
+            )
         )
         labels = dict(self.env["queue.job"]._fields["state"].selection)
         states = {job["uuid"]: labels.get(job["state"], job["state"]) for job in jobs}
@@ -109,7 +113,7 @@ class AttendanceUniquenessChange(models.Model):
         rewritten and the table analyzed.
         """
         self.ensure_one()
-        self = self.sudo()  # noqa: PLW0642  (a Manager's job writes the change)
+        self = self.sudo()
         # Two deliveries of one job (a requeued job on another node) serialize
         # here; the second sees the first one's outcome.
         self.env.cr.execute(

@@ -4,13 +4,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, ValidationError
 
 from ..tools import dci
-from .attendance_list import UNIQUENESS_PARAMS
 from .attendance_import_log import (
     MAPPING_PARAMS,
     PARAM_DEFAULTS,
     PARAM_PREFIX,
     SECRET_PARAM,
 )
+from .attendance_list import UNIQUENESS_PARAMS
 
 
 class ResConfigSettings(models.TransientModel):
@@ -68,7 +68,9 @@ class ResConfigSettings(models.TransientModel):
         self._check_registry_settings()
         res = super().set_values()
         self.env["spp.attendance.uniqueness.change"]._request(
-            tuple(name for name in UNIQUENESS_PARAMS if self[f"attendance_{name}_unique"])
+            tuple(
+                name for name in UNIQUENESS_PARAMS if self[f"attendance_{name}_unique"]
+            )
         )
         self._set_registry_search_criteria()
         return res

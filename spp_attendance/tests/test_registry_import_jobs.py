@@ -29,7 +29,7 @@ class TestRegistryImportJobs(RegistryImportCase):
 
     def pending_jobs(self, log):
         return self.env["queue.job"].search(
-            log._job_domain() + [("state", "=", "pending")], order="id"
+            [*log._job_domain(), ("state", "=", "pending")], order="id"
         )
 
     def perform_stored(self, job_record):
