@@ -35,9 +35,9 @@ pg_start test -c fsync=off -c synchronous_commit=off -c full_page_writes=off
 
 LOG_DIR="$RUN_DIR/test-logs"
 rm -rf "$LOG_DIR" "$RUN_DIR/filestore/filestore/$DB" "$RUN_DIR/filestore/filestore/${DB}_e2e" \
-    "$RUN_DIR/filestore/filestore/${DB}_workers"
+    "$RUN_DIR/filestore/filestore/${DB}_workers" "$RUN_DIR/filestore/filestore/${DB}_multinode"
 mkdir -p "$LOG_DIR"
-for db in "$DB" "${DB}_e2e" "${DB}_workers"; do
+for db in "$DB" "${DB}_e2e" "${DB}_workers" "${DB}_multinode"; do
     psql -d postgres -Xq -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
 done
 CONF="$RUN_DIR/odoo-test.conf"
@@ -53,14 +53,15 @@ log "installed in $(( $(date +%s) - START ))s"
 # The end-to-end tests run their own Odoo server on a copy, so they never share state
 # with the in-process tests.
 # The reliability tests (tests/test_reliability_*.py) serve another copy with a
-# multi-process server (odoo_workers_server).
-for copy in "${DB}_e2e" "${DB}_workers"; do
+# multi-process server (odoo_workers_server); tests/test_multinode.py serves a third
+# with two such servers ("nodes") at once.
+for copy in "${DB}_e2e" "${DB}_workers" "${DB}_multinode"; do
     psql -d postgres -Xq -c "CREATE DATABASE \"$copy\" TEMPLATE \"$DB\"" >/dev/null
     cp -r "$RUN_DIR/filestore/filestore/$DB" "$RUN_DIR/filestore/filestore/$copy" 2>/dev/null || true
 done
 
 export SPP_TEST_LOG_DIR="$LOG_DIR" SPP_TEST_ODOO_CONF="$CONF" SPP_E2E_DB="${DB}_e2e" \
-    SPP_WORKERS_DB="${DB}_workers" SPP_ODOO_BIN="$VENV/bin/odoo"
+    SPP_WORKERS_DB="${DB}_workers" SPP_MULTINODE_DB="${DB}_multinode" SPP_ODOO_BIN="$VENV/bin/odoo"
 cd "$ROOT"
 set +e
 if [ "$#" -eq 0 ]; then set -- spp_oauth spp_attendance tests; fi
