@@ -626,7 +626,15 @@ class AttendanceImportLog(models.Model):
                 "page": log.next_page,
             }
         log = log.with_user(log.user_id).with_company(log.company_id)
-        more = log._process_next_page(on_transient=self._job_transient_error)
+        try:
+            with self.env.cr.savepoint():
+                more = log._process_next_page(on_transient=self._job_transient_error)
+        except (RetryableJobError, psycopg2.OperationalError):
+            raise  # tried again by queue_job (concurrency errors included)
+        except Exception as err:  # never leave a log "running" with no job
+            _logger.exception("Registry import %s crashed on page %s", log.id, number)
+            log.sudo()._fail("crash", str(err))
+            return str(err)
         if more:
             log._enqueue_page()
         return _("Page %(page)s imported (%(state)s).") % {
