@@ -127,8 +127,8 @@ def _now():
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
-def person_identifier(index):
-    return f"UIN{index:08d}"
+def person_identifier(index, prefix="UIN"):
+    return f"{prefix}{index:08d}"
 
 
 class DCIRegistryEmulator:
@@ -171,6 +171,8 @@ class DCIRegistryEmulator:
         self.token_requests = []
         self.search_requests = []
         self.keep_requests = True
+        #: Prefix of the generated identifiers (UIN00000001...).
+        self.identifier_prefix = "UIN"
         self._tokens = set()
         self._lock = threading.Lock()
         self.pool = None
@@ -262,7 +264,12 @@ class DCIRegistryEmulator:
         sex = ("female", "male", "other")[index % 3]
         if self.shape == "legacy":
             person = {
-                "identifier": [{"name": "NID", "identifier": person_identifier(index)}],
+                "identifier": [
+                    {
+                        "name": "NID",
+                        "identifier": person_identifier(index, self.identifier_prefix),
+                    }
+                ],
                 "givenName": given,
                 "familyName": f"Family{index}",
                 "additionalName": f"Addl{index}",
@@ -277,7 +284,9 @@ class DCIRegistryEmulator:
                 "identifier": [
                     {
                         "identifier_type": "UIN",
-                        "identifier_value": person_identifier(index),
+                        "identifier_value": person_identifier(
+                            index, self.identifier_prefix
+                        ),
                     },
                     {"identifier_type": "BRN", "identifier_value": f"B{index}"},
                 ],
@@ -624,6 +633,11 @@ def main():
     parser.add_argument(
         "--page-cap", type=int, default=None, help="the registry's own page size"
     )
+    parser.add_argument(
+        "--identifier-prefix",
+        default="UIN",
+        help="of the generated persons' identifiers (two registries, two prefixes)",
+    )
     args = parser.parse_args()
     emulator = DCIRegistryEmulator(
         population=args.population,
@@ -633,6 +647,7 @@ def main():
         client_secret=args.client_secret,
     )
     emulator.keep_requests = False
+    emulator.identifier_prefix = args.identifier_prefix
     emulator.page_cap = args.page_cap
     if args.page_cap:
         emulator.report_page_size = "served"
