@@ -12,7 +12,6 @@ imports (or registries) progress at once.
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -21,29 +20,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
 from odoo_process import start_server, wait_until  # noqa: E402
+from registry_import_bench import start_emulator  # noqa: E402
 
-EMULATOR = ROOT / "spp_attendance" / "tests" / "dci_emulator.py"
 PREFIXES = ("UIN", "UJN")
-
-
-def start_emulator(population, prefix):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            str(EMULATOR),
-            "--population",
-            str(population),
-            "--identifier-prefix",
-            prefix,
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    line = process.stdout.readline().strip()
-    if not line.startswith("URL "):
-        process.kill()
-        raise RuntimeError(f"emulator did not start: {line!r}")
-    return process, line[4:]
 
 
 def clear(server):
@@ -123,7 +102,10 @@ def main():
     parser.add_argument("--page-size", type=int, default=200)
     parser.add_argument("--capacities", default="1,2")
     args = parser.parse_args()
-    emulators = [start_emulator(args.persons, prefix) for prefix in PREFIXES]
+    emulators = [
+        start_emulator(args.persons, "--identifier-prefix", prefix)
+        for prefix in PREFIXES
+    ]
     try:
         urls = [url for _process, url in emulators]
         print(

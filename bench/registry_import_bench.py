@@ -28,9 +28,11 @@ ROOT = Path(__file__).resolve().parents[1]
 EMULATOR = ROOT / "spp_attendance" / "tests" / "dci_emulator.py"
 
 
-def start_emulator(population):
+def start_emulator(population, *options):
+    """The DCI emulator in its own process (``options``: more of its arguments);
+    returns the process and the registry's URL."""
     process = subprocess.Popen(
-        [sys.executable, str(EMULATOR), "--population", str(population)],
+        [sys.executable, str(EMULATOR), "--population", str(population), *options],
         stdout=subprocess.PIPE,
         text=True,
     )
