@@ -122,3 +122,120 @@ class TestConcurrentDuplicates(TransactionCase):
             1,
             "exactly one of the two inserts won",
         )
+
+    def wait_for_lock(self, env, pid, thread):
+        """Until backend ``pid`` waits for a lock (a state, not a time); the
+        deadline only turns a hang into a failure."""
+        deadline = time.monotonic() + 120
+        while thread.is_alive() and time.monotonic() < deadline:
+            env.cr.execute("SELECT pg_stat_clear_snapshot()")
+            env.cr.execute(
+                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
+            )
+            row = env.cr.fetchone()
+            if row and row[0] == "Lock":
+                return True
+            time.sleep(0.05)
+        return False
+
+    def test_writer_during_the_rule_job_waits_then_meets_the_new_rule(self):
+        """A write arriving while the rule's job rewrites the keys waits for the
+        job; it cannot store a record under the old rule once the new one is in
+        force (its transaction fails and, retried as Odoo retries a request,
+        is refused as a duplicate under the new rule)."""
+        setup_env = self.new_env()
+        self.addCleanup(self.cleanup)
+        subscriber = setup_env["spp.attendance.subscriber"].create(
+            {
+                "person_identifier": IDENTIFIER,
+                "family_name": "Rule",
+                "given_name": "Job",
+            }
+        )
+        vals = {
+            "subscriber_id": subscriber.id,
+            "attendance_date": "2030-02-01",
+            "attendance_time": "08:00:00",
+        }
+        first = setup_env["spp.attendance.list"].create(vals)
+        change = setup_env["spp.attendance.uniqueness.change"]._request(("date",))
+        setup_env.cr.commit()
+        self.addCleanup(self.remove_change, change.id)
+        # Hold the first record: the job's UPDATE of the keys waits for it, with
+        # the uniqueness settings already locked by the job.
+        blocker = self.new_env()
+        blocker.cr.execute(
+            "SELECT 1 FROM spp_attendance_list WHERE id = %s FOR UPDATE", [first.id]
+        )
+        env_job, env_writer = self.new_env(), self.new_env()
+        outcome = {}
+
+        def run_job():
+            try:
+                env_job["spp.attendance.uniqueness.change"].browse(
+                    change.id
+                )._job_apply()
+                env_job.cr.commit()
+                outcome["job"] = "committed"
+            except Exception as error:  # reported by the assertions below
+                outcome["job"] = error
+
+        def write():
+            try:
+                env_writer["spp.attendance.list"].create(
+                    dict(vals, attendance_time="09:00:00")
+                )
+                env_writer.cr.commit()
+                outcome["writer"] = "created"
+            except Exception as error:  # reported by the assertions below
+                env_writer.cr.rollback()
+                outcome["writer"] = error
+
+        # the writer's failing lock is logged by odoo.sql_db: expected here
+        muted = mute_logger("odoo.sql_db")
+        muted.__enter__()
+        self.addCleanup(muted.__exit__, None, None, None)
+        job = threading.Thread(target=run_job)
+        job.start()
+        job_waits = self.wait_for_lock(
+            setup_env, env_job.cr._cnx.get_backend_pid(), job
+        )
+        writer = threading.Thread(target=write)
+        writer.start()
+        writer_waits = self.wait_for_lock(
+            setup_env, env_writer.cr._cnx.get_backend_pid(), writer
+        )
+        blocker.cr.rollback()
+        job.join(60)
+        writer.join(60)
+        self.assertTrue(job_waits and writer_waits, "not at the known points")
+        self.assertEqual(outcome.get("job"), "committed")
+        # the writer read the old rule before the job committed: it fails
+        # rather than store a record with an outdated key
+        self.assertNotEqual(outcome.get("writer"), "created")
+        self.assertIn("concurrent update", str(outcome["writer"]))
+        with self.assertRaisesRegex(ValidationError, "Duplicate attendance"):
+            env_writer["spp.attendance.list"].create(
+                dict(vals, attendance_time="09:00:00")
+            )
+        env_writer.cr.rollback()
+        check_env = self.new_env()
+        self.assertEqual(
+            check_env["spp.attendance.list"].search_count(
+                [("subscriber_id", "=", subscriber.id)]
+            ),
+            1,
+        )
+        self.assertEqual(
+            check_env["spp.attendance.uniqueness.change"].browse(change.id).state,
+            "done",
+        )
+
+    def remove_change(self, change_id):
+        env = self.new_env()
+        env.cr.execute(
+            "DELETE FROM queue_job WHERE model_name = %s",
+            ["spp.attendance.uniqueness.change"],
+        )
+        env["spp.attendance.uniqueness.change"].browse(change_id).unlink()
+        env.cr.commit()
