@@ -90,21 +90,8 @@ class TestConcurrentDuplicates(TransactionCase):
         muted.__enter__()
         self.addCleanup(muted.__exit__, None, None, None)
         thread.start()
-        # Wait until B is really blocked on A's uncommitted row (a state, not a
-        # time); the deadline only turns a hang into a failure.
-        blocked = False
-        deadline = time.monotonic() + 120
-        while thread.is_alive() and time.monotonic() < deadline:
-            # pg_stat_activity is read once per transaction unless cleared.
-            setup_env.cr.execute("SELECT pg_stat_clear_snapshot()")
-            setup_env.cr.execute(
-                "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid_b]
-            )
-            row = setup_env.cr.fetchone()
-            if row and row[0] == "Lock":
-                blocked = True
-                break
-            time.sleep(0.05)
+        # Wait until B is really blocked on A's uncommitted row.
+        blocked = self.wait_for_lock(setup_env, pid_b, thread)
         env_a.cr.commit()
         thread.join(60)
         self.assertFalse(thread.is_alive())
@@ -128,6 +115,7 @@ class TestConcurrentDuplicates(TransactionCase):
         deadline only turns a hang into a failure."""
         deadline = time.monotonic() + 120
         while thread.is_alive() and time.monotonic() < deadline:
+            # pg_stat_activity is read once per transaction unless cleared.
             env.cr.execute("SELECT pg_stat_clear_snapshot()")
             env.cr.execute(
                 "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid]
