@@ -75,21 +75,6 @@ SELECT subscriber_id, company_id, attendance_category, attendance_type_id,
 RETURNING id
 """
 
-#: What ``services/history.py`` reads of a record (RECORD_FIELDS).
-RECORD_FIELDS = [
-    "uuid",
-    "attendance_date",
-    "attendance_time",
-    "attendance_datetime",
-    "attendance_category",
-    "attendance_type_id",
-    "attendance_location_id",
-    "attendance_description",
-    "attendance_external_url",
-    "submitted_by",
-    "submitted_datetime",
-    "submission_source",
-]
 RECORD_COLUMNS = """
        a.id, a.subscriber_id, a.uuid, a.attendance_date, a.attendance_time,
        a.attendance_datetime, a.attendance_category, a.attendance_type_id, t.name,
@@ -154,6 +139,10 @@ class Floors:
         self.params = params
         self.rng = rng
         self.companies = env.companies.ids
+        # what the API's history reads of a record, from the service itself
+        from odoo.addons.spp_attendance.services.history import RECORD_FIELDS
+
+        self.record_fields = list(RECORD_FIELDS)
         self.cr.execute(
             "SELECT id, person_identifier FROM spp_attendance_subscriber "
             "WHERE person_identifier LIKE %s AND active ORDER BY id",
@@ -231,7 +220,9 @@ class Floors:
         Attendance = self.env["spp.attendance.list"]
         limit = self.params["history_limit"] + 1  # the API reads one more
         orm = lambda: Attendance.search_read(  # noqa: E731
-            [("subscriber_id.person_identifier", "=", pid)], RECORD_FIELDS, limit=limit
+            [("subscriber_id.person_identifier", "=", pid)],
+            self.record_fields,
+            limit=limit,
         )
         sql = (HISTORY_SQL, {"pid": pid, "companies": self.companies, "limit": limit})
         return orm, sql
@@ -250,7 +241,7 @@ class Floors:
             )
             return Attendance.search_read(
                 [("subscriber_id", "in", subscribers.ids)],
-                [*RECORD_FIELDS, "subscriber_id"],
+                [*self.record_fields, "subscriber_id"],
             )
 
         sql = (
@@ -281,7 +272,7 @@ class Floors:
             )
             return Attendance.search_read(
                 [("subscriber_id", "in", subscribers.ids)],
-                [*RECORD_FIELDS, "subscriber_id"],
+                [*self.record_fields, "subscriber_id"],
             )
 
         params = {"companies": self.companies, "limit": count, "offset": offset}
