@@ -15,6 +15,7 @@ from ..demo_data import create_demo_records
 #   attendance_list_uniqueness.py          duplicate keys, their checks and messages
 #   attendance_list_uniqueness_settings.py recomputing the keys when settings change
 #   attendance_list_history.py             history filters (domains)
+#   attendance_list_audit.py               the API's audit notes
 # The API's batch work is in ..services, the demo records in ..demo_data.
 
 #: Uniqueness criteria, in canonical order: name -> (config parameter, key code).
@@ -378,12 +379,6 @@ class AttendanceList(models.Model):
                 fields.Date.to_string(record.attendance_date) or "",
                 record.attendance_time or "",
             )
-
-    @api.model
-    def _api_log(self, records, message):
-        """One chatter note per record naming the API client (batched)."""
-        records = self.browse([record.id for record in records])
-        records._message_log_batch(bodies={record.id: message for record in records})
 
     # ------------------------------------------------------------------
     # Entry point of the demo data file

@@ -1,7 +1,6 @@
 """``PUT /attendances``: partial updates, all or nothing."""
 
 import pytz
-from markupsafe import Markup
 
 from odoo import _
 from odoo.exceptions import ValidationError
@@ -104,7 +103,7 @@ class UpdateService(ReferenceChecks):
             }
         )
         rows, seen_keys = {}, {}
-        before = {record.id: _audit_values(record) for record in records}
+        before = records._audit_values()
         for result, record, vals in writes:
             row = rows.get(record.id) or {
                 name: record[name].id
@@ -184,7 +183,7 @@ class UpdateService(ReferenceChecks):
             result = seen_keys[key][0] if key in seen_keys else writes[0][0]
             self._reject(results, result, exc)
         if client:
-            _log_changes(records, before, client)
+            records._api_log_changes(before, client)
 
     def _reject(self, results, result, exc):
         result.status = "rejected"
@@ -236,50 +235,3 @@ class UpdateService(ReferenceChecks):
                 field=path,
             )
         return Invalid(message, field=path)
-
-
-#: The fields an audit note of a PUT reports, old and new value.
-AUDITED = (
-    "attendance_date",
-    "attendance_time",
-    "attendance_category",
-    "attendance_type_id",
-    "attendance_location_id",
-    "attendance_description",
-    "attendance_external_url",
-)
-
-
-def _audit_values(record):
-    """The audited fields of ``record``, as they read in a note."""
-    values = {}
-    for name in AUDITED:
-        field, value = record._fields[name], record[name]
-        if field.type == "many2one":
-            value = value.display_name
-        elif field.type == "selection":
-            value = dict(field._description_selection(record.env)).get(value)
-        values[name] = value
-    return values
-
-
-def _log_changes(records, before, client):
-    """One note per record naming the API client and what changed (one batch)."""
-    bodies = {}
-    for record in records:
-        old, new = before[record.id], _audit_values(record)
-        lines = Markup().join(
-            Markup("<li>%s: %s → %s</li>")
-            % (
-                record._fields[name]._description_string(record.env),
-                old[name] or "",
-                new[name] or "",
-            )
-            for name in AUDITED
-            if old[name] != new[name]
-        )
-        bodies[record.id] = Markup("<p>%s</p><ul>%s</ul>") % (
-            _("Changed through the API by client %(client)s.", client=client.name),
-            lines,
-        )
-    records._message_log_batch(bodies=bodies)
