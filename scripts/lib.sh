@@ -218,8 +218,9 @@ db_host = $PGHOST
 db_port = $PGPORT
 db_user = $PGUSER
 db_password = ${PGPASSWORD:-False}
+; db_name without dbfilter: Odoo serves this database without listing the
+; databases (one query per request) to filter them.
 db_name = $db
-dbfilter = ^$db\$
 list_db = False
 admin_passwd = ${SPP_MASTER_PASSWORD:-$(head -c 18 /dev/urandom | base64)}
 logfile = $logfile

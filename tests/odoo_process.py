@@ -220,7 +220,6 @@ def start_server(
         conf,
         "-d",
         db,
-        f"--db-filter=^{db}$",
         "--http-interface=127.0.0.1",
         f"--http-port={port}",
         f"--gevent-port={free_port()}",

@@ -197,6 +197,54 @@ def test_client_and_key_changes_reach_every_worker_at_once(odoo_workers_server):
     assert status_on_each_worker(fresh_headers) == [401, 401]
 
 
+def test_type_and_location_changes_reach_every_worker_at_once(odoo_workers_server):
+    """Each worker keeps a copy of the attendance types and locations (no query
+    per request); archiving one, or changing a location's timezone, in the back
+    office is seen by every worker at its next request. Each check is made on each
+    worker in turn (the other one kept busy), after both have cached them."""
+    server = odoo_workers_server
+    occupier = _Occupier(server)
+    pids = [worker.pid for worker in server.worker_processes()[:2]]
+    assert len(pids) == 2
+    headers = server.bearer(make_api_client(server))
+    person = make_subscribers(server, 1)[0]
+    tag = uuid.uuid4().hex[:8]
+    type_id = server.rpc("spp.attendance.type", "create", {"name": f"Type {tag}"})
+    location_id = server.rpc(
+        "spp.attendance.location", "create", {"name": f"Site {tag}", "tz": "UTC"}
+    )
+    days = iter(range(1, 29))
+
+    def post_on_each_worker():
+        answers = []
+        for pid in pids:
+            held = occupier.occupy(next(other for other in pids if other != pid))
+            try:
+                card = {
+                    "date_time": f"2025-02-{next(days):02d} 08:00:00",
+                    "attendance_type": type_id,
+                    "attendance_location": location_id,
+                }
+                body = submission([{"person_id": person, "time_card": [card]}])
+                answers.append(server.post("/attendances", headers=headers, json=body))
+            finally:
+                occupier.release(held)
+        return answers
+
+    assert [r.status_code for r in post_on_each_worker()] == [200, 200]
+    server.rpc("spp.attendance.type", "action_archive", [type_id])
+    refused = post_on_each_worker()
+    assert [r.status_code for r in refused] == [400, 400]
+    assert all("Attendance Type" in r.text for r in refused)
+    server.rpc("spp.attendance.type", "action_unarchive", [type_id])
+    server.rpc("spp.attendance.location", "write", [location_id], {"tz": "Asia/Tokyo"})
+    stored = post_on_each_worker()
+    assert [r.status_code for r in stored] == [200, 200]
+    ids = [r.json()["results"][0]["id"] for r in stored]
+    zones = server.rpc("spp.attendance.list", "read", ids, ["attendance_tz"])
+    assert [z["attendance_tz"] for z in zones] == ["Asia/Tokyo", "Asia/Tokyo"]
+
+
 def test_token_brute_force_is_throttled_across_workers(odoo_workers_server):
     """One failure counter for the whole server: the guesses answered by one worker
     count on the other. Each worker is kept busy in turn, so the guesses are known

@@ -156,10 +156,14 @@ class SppAttendanceApiClientCredential(models.Model):
 
     def _spp_oauth_env_user(self):
         # A dedicated technical user, so that audit fields and chatter name the API.
-        return (
-            self.env.ref("spp_attendance.user_attendance_api", raise_if_not_found=False)
-            or super()._spp_oauth_env_user()
+        # Looked up through ir.model.data's per-worker cache: env.ref() would add
+        # a query to every request (its exists() check).
+        user_id = self.env["ir.model.data"]._xmlid_to_res_id(
+            "spp_attendance.user_attendance_api", raise_if_not_found=False
         )
+        if user_id:
+            return self.env["res.users"].browse(user_id)
+        return super()._spp_oauth_env_user()
 
     def _spp_oauth_env_context(self):
         return {"spp_attendance_api_client_id": self.id}

@@ -22,6 +22,8 @@ class AttendanceLocation(models.Model):
     latitude = fields.Float(digits=(10, 7))
     longitude = fields.Float(digits=(10, 7))
 
+    _api_cached_fields = ("name", "description", "active", "tz")
+
     def init(self):
         self.env.cr.execute(
             "CREATE UNIQUE INDEX IF NOT EXISTS spp_attendance_location_name_ci_uniq "

@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models
+from odoo import _, api, fields, models, tools
 from odoo.exceptions import UserError, ValidationError
 
 
@@ -13,6 +13,9 @@ class AttendanceType(models.Model):
     description = fields.Char()
     active = fields.Boolean(default=True)
 
+    #: What the API reads of a reference; kept per worker (:meth:`_api_browse`).
+    _api_cached_fields = ("name", "description", "active")
+
     def init(self):
         # Case-insensitive uniqueness, guaranteed by the database even for
         # concurrent writers. The Python check in create/write gives the
@@ -26,13 +29,53 @@ class AttendanceType(models.Model):
     def create(self, vals_list):
         vals_list = [self._strip_name(vals) for vals in vals_list]
         self._check_unique_names([vals.get("name") for vals in vals_list])
+        self.env.registry.clear_cache()  # _api_rows, on every worker
         return super().create(vals_list)
 
     def write(self, vals):
         vals = self._strip_name(vals)
         if vals.get("name"):
             self._check_unique_names([vals["name"]] * len(self), exclude=self)
+        self.env.registry.clear_cache()
         return super().write(vals)
+
+    def unlink(self):
+        self.env.registry.clear_cache()
+        return super().unlink()
+
+    @api.model
+    @tools.ormcache("self._name", "self.env.uid", "tuple(self.env.companies.ids)")
+    def _api_rows(self):
+        """``{id: values}`` of every record the user may read (archived ones
+        included), in the order of ``_api_cached_fields``.
+
+        Kept per worker: types and locations are few and rarely change, and every
+        API request reads some. Any change to them, to record rules or to groups
+        clears Odoo's registry cache, which every worker checks at the start of a
+        request, so a change is seen at once everywhere.
+        """
+        rows = self.with_context(active_test=False).search_read(
+            [], list(self._api_cached_fields)
+        )
+        return {
+            row["id"]: tuple(row[fname] for fname in self._api_cached_fields)
+            for row in rows
+        }
+
+    @api.model
+    def _api_browse(self, ids):
+        """The records among ``ids`` that exist and the user may read, with
+        ``_api_cached_fields`` put in the record cache from :meth:`_api_rows`
+        (no query once the worker has them)."""
+        rows = self._api_rows()
+        records = self.browse(id_ for id_ in dict.fromkeys(ids) if id_ in rows)
+        for position, fname in enumerate(self._api_cached_fields):
+            self.env.cache.update(
+                records,
+                self._fields[fname],
+                [rows[id_][position] for id_ in records._ids],
+            )
+        return records
 
     @api.model
     def _strip_name(self, vals):

@@ -81,5 +81,5 @@ class ReferenceChecks(Service):
 
     def active_records(self, model, ids):
         """``{id: record}`` of the existing, active records among ``ids``."""
-        records = self.env[model].browse(set(ids)).exists()
+        records = self.env[model]._api_browse(ids)
         return {record.id: record for record in records if record.active}

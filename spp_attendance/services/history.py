@@ -55,6 +55,15 @@ def record_payload(record):
     }
 
 
+def cache_references(records):
+    """Put the records' types and locations in the record cache from the worker's
+    copy (:meth:`~.attendance_type.AttendanceType._api_browse`): the payload reads
+    their names without a query."""
+    env = records.env
+    env["spp.attendance.type"]._api_browse(records.attendance_type_id.ids)
+    env["spp.attendance.location"]._api_browse(records.attendance_location_id.ids)
+
+
 def _summary_payload(subscriber, summary, records):
     return {
         "person_id": subscriber.person_identifier,
@@ -130,6 +139,7 @@ class HistoryService(Service):
             domain, RECORD_FIELDS, offset=offset, limit=limit + 1
         )
         page = records[:limit]
+        cache_references(page)
         last = page[-1:] if page else page
         return PersonHistory(
             payload=_summary_payload(subscriber, summary, page),
@@ -154,6 +164,11 @@ class HistoryService(Service):
             domain, offset, limit, after_id
         )
         summaries = page._get_attendance_summaries(with_records=True, **filters)
+        cache_references(
+            self.env["spp.attendance.list"].union(
+                *(summary["records"] for summary in summaries.values())
+            )
+        )
         return Page(
             records=[
                 _summary_payload(

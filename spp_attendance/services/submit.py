@@ -54,6 +54,9 @@ INSERT_COLUMNS = (
     "api_client_id",
     "duplicate_key",
 )
+#: Inserted columns that the checks after the INSERT read (record rules, URL
+#: constraint), put in the record cache from the inserted values.
+CACHED_AFTER_INSERT = ("company_id", "attendance_external_url")
 #: How many times a batch is classified again after losing a race.
 ATTEMPTS = 3
 
@@ -188,6 +191,14 @@ class SubmitService(ReferenceChecks):
             )
         )
         records = Attendance.browse(row[0] for row in self.env.cr.fetchall())
+        # What the checks below read is known: put it in the record cache
+        # rather than reading the rows back.
+        for fname in CACHED_AFTER_INSERT:
+            self.env.cache.update(
+                records,
+                Attendance._fields[fname],
+                [row.get(fname) or None for row in rows],
+            )
         if any(item.vals["attendance_external_url"] for item in items):
             records._validate_fields(["attendance_external_url"])
         records.check_access_rule("create")
@@ -202,8 +213,9 @@ class SubmitService(ReferenceChecks):
         Attendance = self.Attendance
         subscribers = {
             subscriber.person_identifier: subscriber
-            for subscriber in self.env["spp.attendance.subscriber"].search(
-                [("person_identifier", "in", list({c.person_id for c in cards}))]
+            for subscriber in self.env["spp.attendance.subscriber"].search_fetch(
+                [("person_identifier", "in", list({c.person_id for c in cards}))],
+                ["person_identifier", "company_id"],
             )
         }
         types = self.active_records(
