@@ -26,6 +26,7 @@ from odoo.addons.spp_oauth.http import AUTH_METHOD, body_too_large
 
 from ..api import schemas
 from ..api.openapi import Route, error_responses, openapi_document
+from ..api.types import MAX_ID
 from ..api.validation import (
     ApiError,
     detail,
@@ -243,12 +244,14 @@ def encode_cursor(values):
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(cursor, keys):
+def decode_cursor(cursor, keys, optional=()):
     """The values of an opaque cursor, checked for the expected keys."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, dict) or set(values) != set(keys):
+        if not isinstance(values, dict) or not (
+            set(keys) <= set(values) <= set(keys) | set(optional)
+        ):
             raise ValueError
         return values
     except (ValueError, TypeError, UnicodeDecodeError):
@@ -274,27 +277,38 @@ def _valid_person_id(person_id):
     return person_id
 
 
+def _is_count(value, maximum=MAX_ID):
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= maximum
+    )
+
+
 def _subscriber_page(query, fetch):
     """A page of subscribers by ``page`` or by ``cursor``/``last_id`` (ids ascending).
 
-    ``fetch(offset=, limit=, after_id=)`` returns the service's ``Page`` (whose
-    ``last`` is the last subscriber id).
+    ``fetch(offset=, limit=, after_id=, total=)`` returns the service's ``Page``
+    (whose ``last`` is the last subscriber id); it counts the subscribers only
+    when ``total`` is ``None``. A cursor carries the count made on the walk's first
+    page, so that walking a large list never counts it again.
     """
     page, limit = query.page, query.limit
-    after_id = query.last_id
+    after_id, total = query.last_id, None
     if query.cursor:
-        after_id = decode_cursor(query.cursor, ("s",))["s"]
-        if not isinstance(after_id, int) or isinstance(after_id, bool):
+        values = decode_cursor(query.cursor, ("s",), optional=("t",))
+        after_id, total = values["s"], values.get("t")
+        if not _is_count(after_id) or not (total is None or _is_count(total)):
             raise _invalid_cursor()
     result = fetch(
         offset=0 if after_id is not None else (page - 1) * limit,
         limit=limit,
         after_id=after_id,
+        total=total,
     )
+    cursor = {"s": result.last, "t": result.total}
     return {
         "records": result.records,
         "pagination": _pagination(page, limit, result.total),
-        "next_cursor": encode_cursor({"s": result.last}) if result.has_more else None,
+        "next_cursor": encode_cursor(cursor) if result.has_more else None,
     }, 200
 
 

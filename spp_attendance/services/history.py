@@ -151,7 +151,7 @@ class HistoryService(Service):
             ),
         )
 
-    def many(self, person_ids, filters, offset=0, limit=30, after_id=None):
+    def many(self, person_ids, filters, offset=0, limit=30, after_id=None, total=None):
         """Attendance of a page of subscribers (``GET /attendances``).
 
         Paginated over subscribers (by id); each person's ``attendance_list`` is
@@ -161,7 +161,7 @@ class HistoryService(Service):
         """
         domain = [("person_identifier", "in", person_ids)] if person_ids else []
         page, total, has_more = SubscriberService(self.env).search_page(
-            domain, offset, limit, after_id
+            domain, offset, limit, after_id, total
         )
         summaries = page._get_attendance_summaries(with_records=True, **filters)
         cache_references(

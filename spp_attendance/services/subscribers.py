@@ -52,10 +52,11 @@ class SubscriberService(Service):
         """``GET /subscriber/<person_id>``."""
         return subscriber_payload(self.find(person_id, PAYLOAD_FIELDS))
 
-    def search_page(self, domain, offset, limit, after_id):
+    def search_page(self, domain, offset, limit, after_id, total=None):
         """Subscribers ordered by id, by offset or after an id (cursor):
-        ``(page, total, has_more)``."""
-        total = self.Subscriber.search_count(domain)
+        ``(page, total, has_more)``; counted only when ``total`` is ``None``."""
+        if total is None:
+            total = self.Subscriber.search_count(domain)
         if after_id is not None:
             domain = [*domain, ("id", ">", after_id)]
             offset = 0
@@ -64,9 +65,9 @@ class SubscriberService(Service):
         )
         return records[:limit], total, len(records) > limit
 
-    def page(self, offset=0, limit=30, after_id=None):
+    def page(self, offset=0, limit=30, after_id=None, total=None):
         """``GET /subscribers``: a :class:`Page` whose ``last`` is the last id."""
-        page, total, has_more = self.search_page([], offset, limit, after_id)
+        page, total, has_more = self.search_page([], offset, limit, after_id, total)
         return Page(
             records=[subscriber_payload(subscriber) for subscriber in page],
             total=total,

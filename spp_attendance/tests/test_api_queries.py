@@ -194,6 +194,28 @@ class TestApiQueries(ApiCase):
                 self.assertEqual(counts[0], counts[1], counts)
                 self.assertLessEqual(counts[0], MAX_QUERIES[name], counts)
 
+    def test_a_cursor_walk_counts_once(self):
+        """The first page of a list counts the persons; the pages reached by its
+        cursor carry that count instead of counting again."""
+        for path in ("/subscribers?limit=20", "/attendances?limit=20"):
+            with self.subTest(path=path):
+                self.api("GET", path)  # warm-up
+                first = self.api("GET", path).json()
+                total = first["pagination"]["total_records"]
+                self.assertEqual(total, self.Subscriber.search_count([]))
+                count = 'SELECT COUNT(*) FROM "spp_attendance_subscriber"'
+                cursor = f"{path}&cursor={first['next_cursor']}"
+                statements = self.queries("GET", cursor)
+                self.assertFalse([q for q in statements if count in q], statements)
+                page = self.api("GET", cursor).json()
+                self.assertEqual(page["pagination"]["total_records"], total)
+                self.assertEqual(
+                    page["pagination"]["total_pages"],
+                    first["pagination"]["total_pages"],
+                )
+                statements = self.queries("GET", path)
+                self.assertEqual(len([q for q in statements if count in q]), 1)
+
     def test_client_and_keys_are_not_read_per_request(self):
         """Once cached, authenticating a request reads neither the API client nor
         the signing keys; changing either clears the cache (see
