@@ -36,6 +36,7 @@ The summary is printed and written to ``bench/results/api-<date>.md``.
 """
 
 import argparse
+import base64
 import contextlib
 import json
 import os
@@ -143,6 +144,13 @@ def loadavg():
 
 def person(number):
     return f"{PREFIX}{number:07d}"
+
+
+def cursor(values):
+    """A list cursor as the API encodes it (base64url JSON, see
+    ``controllers/attendance_api.py``: ``s`` last id, ``t`` the walk's count)."""
+    raw = json.dumps(values, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 def machine_info():
@@ -660,8 +668,10 @@ def query_probes(server, token, args, fixtures, rng, heavy, day):
         ("GET /attendances?limit=100 (plain page 3)", 8),
         ("GET /attendances?limit=500 (plain page 3)", 9),
         ("GET /attendances?limit=100&last_id=<id>", 14),
+        ("GET /attendances?limit=100&cursor=<id>", 15),
         ("GET /subscribers?limit=10", 10),
         ("GET /subscribers?limit=500", 11),
+        ("GET /subscribers?limit=100&cursor=<id>", 16),
         ("GET /subscriber/<pid>", 12),
         ("GET /attendance/types", 13),
     ]
@@ -680,6 +690,10 @@ def query_probes(server, token, args, fixtures, rng, heavy, day):
         12: f"/subscriber/{person(numbers[0])}",
         13: "/attendance/types",
         14: f"/attendances?limit=100&last_id={args.subscribers // 2}",
+        15: "/attendances?limit=100&cursor="
+        + cursor({"s": args.subscribers // 2, "t": args.subscribers}),
+        16: "/subscribers?limit=100&cursor="
+        + cursor({"s": args.subscribers // 2, "t": args.subscribers}),
     }
     for label, key in gets:
         count, kinds, _response = count_queries(
@@ -779,6 +793,8 @@ PHASE_PROBES = (
     ("GET /attendances, 100 named persons", "GET /attendances?person_ids=<100>"),
     ("GET /attendances, page of 100 (random", "GET /attendances?limit=100 (plain"),
     ("GET /attendances, page of 100 after", "GET /attendances?limit=100&last_id"),
+    ("GET /attendances, page of 100 by cursor", "GET /attendances?limit=100&cursor"),
+    ("GET /subscribers, page of 100 by cursor", "GET /subscribers?limit=100&cursor"),
     ("GET /subscribers, page of 100", "GET /subscribers?limit=500"),
 )
 
@@ -1236,6 +1252,30 @@ def main():
             )
         )
         floor(phases[-1]["name"], "subscribers", args.clients, args.floor_repeat)
+        # A cursor walk, as the API documents for large lists: the cursor carries
+        # the count of the walk's first page (here the whole registry), so a page
+        # reached by cursor does not count again.
+        walks = (("/attendances", "keyset"), ("/subscribers", "subscribers_keyset"))
+        for path, job in walks:
+            walk = [
+                Request(
+                    "GET",
+                    f"{path}?limit=100&cursor="
+                    + cursor({"s": rng.randint(0, max_id), "t": args.subscribers}),
+                )
+                for _ in range(args.list_requests)
+            ]
+            phases.append(
+                run_phase(
+                    f"GET {path}, page of 100 by cursor",
+                    server.url,
+                    token,
+                    walk,
+                    args.clients,
+                    args.phase_seconds,
+                )
+            )
+            floor(phases[-1]["name"], job, args.clients, args.floor_repeat)
         if pgss:
             top = pgss_top(db)
         server.stop()

@@ -120,7 +120,7 @@ SUBSCRIBERS_SQL = """
 SELECT s.id, s.person_identifier, p.name, s.family_name, s.given_name, p.email,
        p.phone, p.mobile
   FROM spp_attendance_subscriber s JOIN res_partner p ON p.id = s.partner_id
- WHERE s.active AND s.company_id = ANY(%(companies)s)
+ WHERE s.active AND s.company_id = ANY(%(companies)s) AND s.id > %(after)s
  ORDER BY s.id LIMIT %(limit)s OFFSET %(offset)s
 """
 
@@ -280,17 +280,28 @@ class Floors:
             params["after"] = after
         return orm, (PERSONS_SQL.format(where=where_ids, limit=where), params)
 
-    def subscribers(self, count=100):
-        offset = (self.rng.randint(1, max(1, len(self.persons) // count)) - 1) * count
+    def subscribers(self, by="offset", count=100):
+        if by == "offset":
+            offset = (
+                self.rng.randint(1, max(1, len(self.persons) // count)) - 1
+            ) * count
+            after = 0
+        else:
+            offset, after = 0, self.rng.randint(0, self.max_id)
         Subscriber = self.env["spp.attendance.subscriber"]
         orm = lambda: Subscriber.search_read(  # noqa: E731
-            [],
+            [("id", ">", after)],
             list(SUBSCRIBER_FIELDS),
             order="id",
             offset=offset,
             limit=count,
         )
-        params = {"companies": self.companies, "limit": count, "offset": offset}
+        params = {
+            "companies": self.companies,
+            "limit": count,
+            "offset": offset,
+            "after": after,
+        }
         return orm, (SUBSCRIBERS_SQL, params)
 
 
@@ -318,7 +329,8 @@ def _stage(floors, job, stage, repeat):
                 "named": floors.named,
                 "offset": lambda: floors.page("offset"),
                 "keyset": lambda: floors.page("keyset"),
-                "subscribers": floors.subscribers,
+                "subscribers": lambda: floors.subscribers("offset"),
+                "subscribers_keyset": lambda: floors.subscribers("keyset"),
             }[kind]()
 
             def sql(query=query, params=params):

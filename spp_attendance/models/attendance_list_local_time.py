@@ -1,3 +1,4 @@
+import functools
 import re
 from datetime import datetime, time
 
@@ -7,6 +8,13 @@ from odoo import _, api, fields, models
 from odoo.exceptions import ValidationError
 
 TIME_RE = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
+
+
+@functools.cache
+def zone(tz_name):
+    """``pytz.timezone(tz_name)``, looked up once per name (a batch localises
+    thousands of moments in a handful of zones)."""
+    return pytz.timezone(tz_name)
 
 
 class AttendanceListLocalTime(models.Model):
@@ -35,6 +43,11 @@ class AttendanceListLocalTime(models.Model):
         return "UTC"
 
     @api.model
+    def _zone(self, tz_name):
+        """The ``pytz`` timezone named ``tz_name`` (looked up once per worker)."""
+        return zone(tz_name)
+
+    @api.model
     def _localize(self, local_datetime, location=None, company=None, tz_name=None):
         """Convert a naive *local* datetime to the stored UTC moment.
 
@@ -57,7 +70,7 @@ class AttendanceListLocalTime(models.Model):
         if isinstance(company, int):
             company = self.env["res.company"].browse(company)
         tz_name = tz_name or self._resolve_tz(location, company)
-        tz = pytz.timezone(tz_name)
+        tz = zone(tz_name)
         # is_dst=False picks standard time for ambiguous and missing local times
         aware = tz.localize(local_datetime.replace(microsecond=0), is_dst=False)
         utc = aware.astimezone(pytz.utc).replace(tzinfo=None)

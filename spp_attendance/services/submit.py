@@ -226,6 +226,7 @@ class SubmitService(ReferenceChecks):
         )
         flags = Attendance._get_uniqueness_flags()
         common = dict(submission.vals(), api_client_id=client.id if client else False)
+        tz_names = {}
         items = []
         for index, card in enumerate(cards):
             item = _Item(index=index, card=card, result=results[index])
@@ -236,20 +237,24 @@ class SubmitService(ReferenceChecks):
                 item.result.reject(problem)
                 continue
             subscriber = subscribers[card.person_id]
-            location = locations.get(card.location_id)
-            if card.moment.tzinfo is None:
-                utc, tz_name, _date, _time = Attendance._localize(
-                    card.moment, location, subscriber.company_id
+            company = subscriber.company_id
+            # one timezone per location and company, not one lookup per card
+            place = (card.location_id, company.id)
+            tz_name = tz_names.get(place)
+            if tz_name is None:
+                tz_name = tz_names[place] = Attendance._resolve_tz(
+                    locations.get(card.location_id), company
                 )
+            if card.moment.tzinfo is None:
+                utc = Attendance._localize(card.moment, tz_name=tz_name)[0]
             else:
-                tz_name = Attendance._resolve_tz(location, subscriber.company_id)
                 utc = card.moment.astimezone(pytz.utc).replace(
                     tzinfo=None, microsecond=0
                 )
             # Read back from the moment, as the model computes them: a wall-clock
             # time that a DST change skips is stored (and keyed) as the time it
             # became, e.g. 02:30 -> 03:30.
-            local = pytz.utc.localize(utc).astimezone(pytz.timezone(tz_name))
+            local = pytz.utc.localize(utc).astimezone(Attendance._zone(tz_name))
             local_date, local_time = local.date(), local.strftime("%H:%M:%S")
             item.vals = {
                 "subscriber_id": subscriber.id,

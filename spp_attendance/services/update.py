@@ -45,6 +45,7 @@ class UpdateService(ReferenceChecks):
             (:class:`NotFound` for unknown ids)
         """
         submission = Submission.coerce(submission)
+        self._tz_names = {}
         Attendance = self.env["spp.attendance.list"]
         records = Attendance.search([("id", "in", [change.id for change in changes])])
         by_id = {record.id: record for record in records}
@@ -94,14 +95,6 @@ class UpdateService(ReferenceChecks):
         Attendance.check_access_rights("write")
         flags = Attendance._get_uniqueness_flags()
         records = Attendance.browse(dict.fromkeys(rec.id for _r, rec, _v in writes))
-        locations = self.env["spp.attendance.location"].browse(
-            {rec.attendance_location_id.id for rec in records}
-            | {
-                v["attendance_location_id"]
-                for _r, _rec, v in writes
-                if v.get("attendance_location_id")
-            }
-        )
         rows, seen_keys = {}, {}
         before = records._audit_values()
         for result, record, vals in writes:
@@ -112,13 +105,11 @@ class UpdateService(ReferenceChecks):
                 for name in UPDATE_COLUMNS
             }
             row.update(vals)
-            location = locations.browse(row["attendance_location_id"] or ())
-            row["attendance_tz"] = Attendance._resolve_tz(
-                location.with_prefetch(locations._prefetch_ids) or None,
-                record.company_id,
+            row["attendance_tz"] = self._tz_name(
+                row["attendance_location_id"], record.company_id
             )
             local = pytz.utc.localize(row["attendance_datetime"]).astimezone(
-                pytz.timezone(row["attendance_tz"])
+                Attendance._zone(row["attendance_tz"])
             )
             row["attendance_date"] = local.date()
             row["attendance_time"] = local.strftime("%H:%M:%S")
@@ -210,17 +201,32 @@ class UpdateService(ReferenceChecks):
         if "moment" in values:
             moment = values["moment"]
             if moment.tzinfo is None:
-                location = self.env["spp.attendance.location"].browse(
-                    vals.get("attendance_location_id", record.attendance_location_id.id)
+                location_id = vals.get(
+                    "attendance_location_id", record.attendance_location_id.id
                 )
-                vals["attendance_datetime"] = record._localize(
-                    moment, location or None, record.company_id
-                )[0]
+                tz_name = self._tz_name(location_id, record.company_id)
+                vals["attendance_datetime"] = record._localize(moment, tz_name=tz_name)[
+                    0
+                ]
             else:
                 vals["attendance_datetime"] = moment.astimezone(pytz.utc).replace(
                     tzinfo=None, microsecond=0
                 )
         return vals
+
+    def _tz_name(self, location_id, company):
+        """The timezone of records at this location and company (see
+        ``_resolve_tz``), resolved once per batch, the location read from the
+        worker's copy."""
+        place = (location_id or False, company.id)
+        if place not in self._tz_names:
+            location = self.env["spp.attendance.location"]._api_browse(
+                [location_id] if location_id else []
+            )
+            self._tz_names[place] = self.env["spp.attendance.list"]._resolve_tz(
+                location or None, company
+            )
+        return self._tz_names[place]
 
     def _write_error(self, index, exc):
         """The typed error of a refused write (the model marks duplicates)."""

@@ -172,6 +172,48 @@ class TestApiQueries(ApiCase):
         self.assertFalse(self.Attendance.browse(ids).filtered("active"))
         self.assertFalse(record.message_ids.tracking_value_ids)
 
+    def test_moving_records_of_many_locations_does_not_grow(self):
+        """A PUT of the moment localises each record in its location's timezone:
+        one resolution per location and company, from the worker's copy of the
+        locations, whatever the number of records and locations."""
+        zones = ("Africa/Nairobi", "Asia/Manila", "America/Lima", "UTC")
+        sites = self.env["spp.attendance.location"].create(
+            [{"name": f"Query site {n}", "tz": zones[n % 4]} for n in range(12)]
+        )
+        body = self.submission(0, 1)
+        body["records"] = [
+            {
+                "person_id": person.person_identifier,
+                "time_card": [
+                    {
+                        "date_time": "2024-10-07 08:30:00",
+                        "attendance_location": sites[n % 12].id,
+                    }
+                ],
+            }
+            for n, person in enumerate(self.people)
+        ]
+        response = self.api("POST", "/attendances", body)
+        ids = [result["id"] for result in response.json()["results"]]
+        counts = {}
+        for size, minute in ((1, 0), (1, 1), (12, 2), (60, 3)):  # 1st: warm-up
+            body = self.submission(0, 1)
+            body["records"] = [
+                {
+                    "id": id_,
+                    "time_card": {"date_time": f"2024-10-07 09:{minute:02d}:00"},
+                }
+                for id_ in ids[:size]
+            ]
+            counts[size] = len(self.queries("PUT", "/attendances", body))
+        self.assertEqual(len(set(counts.values())), 1, counts)
+        self.assertLessEqual(counts[60], MAX_QUERIES["update"], counts)
+        moved = self.Attendance.browse(ids)
+        self.assertEqual(
+            {(r.attendance_tz, r.attendance_time) for r in moved},
+            {(zone, "09:03:00") for zone in zones},
+        )
+
     def test_reads_do_not_grow_with_the_page(self):
         self.api(
             "POST",
