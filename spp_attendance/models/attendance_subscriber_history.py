@@ -114,25 +114,10 @@ class AttendanceSubscriberHistory(models.Model):
             ["subscriber_id", "attendance_date:day", "attendance_category"],
             ["__count"],
         )
-        summaries = {
-            subscriber.id: {
-                "subscriber": subscriber,
-                "person_id": subscriber.person_identifier,
-                "total": 0,
-                "dates_present": set(),
-                "dates_absent": set(),
-                "records": Attendance,
-            }
-            for subscriber in self
-        }
-        for subscriber, day, att_category, count in groups:
-            summary = summaries[subscriber.id]
-            summary["total"] += count
-            summary["dates_%s" % att_category].add(day)
-        for summary in summaries.values():
-            for key in ("present", "absent"):
-                summary[f"dates_{key}"] = sorted(summary[f"dates_{key}"])
-                summary[f"number_of_days_{key}"] = len(summary[f"dates_{key}"])
+        summaries = self._summaries_from_counts(
+            (subscriber.id, day, att_category, count)
+            for subscriber, day, att_category, count in groups
+        )
         if with_records and self:
             records = Attendance.search(domain)
             ids_by_subscriber = defaultdict(list)
@@ -145,6 +130,31 @@ class AttendanceSubscriberHistory(models.Model):
                 summaries[subscriber_id]["records"] = records.browse(
                     record_ids
                 ).with_prefetch(records._prefetch_ids)
+        return summaries
+
+    def _summaries_from_counts(self, counts):
+        """``{subscriber_id: summary}`` (see :meth:`get_attendance_summary`,
+        without ``records``) from ``(subscriber_id, local date, category, number
+        of records)`` tuples: the one definition of days present and absent."""
+        summaries = {
+            subscriber.id: {
+                "subscriber": subscriber,
+                "person_id": subscriber.person_identifier,
+                "total": 0,
+                "dates_present": set(),
+                "dates_absent": set(),
+                "records": self.env["spp.attendance.list"],
+            }
+            for subscriber in self
+        }
+        for subscriber_id, day, att_category, count in counts:
+            summary = summaries[subscriber_id]
+            summary["total"] += count
+            summary["dates_%s" % att_category].add(day)
+        for summary in summaries.values():
+            for key in ("present", "absent"):
+                summary[f"dates_{key}"] = sorted(summary[f"dates_{key}"])
+                summary[f"number_of_days_{key}"] = len(summary[f"dates_{key}"])
         return summaries
 
     def action_view_attendance(self):

@@ -1,7 +1,7 @@
 """Attendance history for the API: one person's (paginated over records, by
 offset or keyset) and many persons' (paginated over persons)."""
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from odoo import _, fields
 from odoo.tools import SQL
@@ -193,12 +193,21 @@ class HistoryService(Service):
         page, total, has_more = SubscriberService(self.env).search_page(
             domain, offset, limit, after_id, total
         )
-        summaries = page._get_attendance_summaries(with_records=False, **filters)
-        rows_by_subscriber = defaultdict(list)
+        # every record of the page's persons is read: their days present and
+        # absent are counted from those rows, not by a second query
+        rows_by_subscriber, counts = defaultdict(list), Counter()
         if page:
             domain = self.env["spp.attendance.list"]._history_domain(page, **filters)
             for row in self.record_rows(domain):
                 rows_by_subscriber[row["subscriber_id"]].append(row)
+                counts[
+                    row["subscriber_id"],
+                    row["attendance_date"],
+                    row["attendance_category"],
+                ] += 1
+        summaries = page._summaries_from_counts(
+            (*key, count) for key, count in counts.items()
+        )
         references = References(self.env)
         return Page(
             records=[

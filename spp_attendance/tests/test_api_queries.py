@@ -24,7 +24,7 @@ MAX_QUERIES = {
     "delete": 11,
     "history": 5,
     "subscribers": 5,
-    "attendances": 6,
+    "attendances": 5,
 }
 #: Odoo's registry signalling check at the start of a request (not in test mode).
 SIGNALLING = 1
