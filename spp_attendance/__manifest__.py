@@ -36,6 +36,7 @@
         "security/registry_import_security.xml",
         "data/registry_import_data.xml",
         "data/queue_job_data.xml",
+        "data/attendance_summary_cron.xml",
         "views/attendance_import_log_views.xml",
         "wizards/registry_import_wizard_views.xml",
         "wizards/attendance_uniqueness_wizard_views.xml",

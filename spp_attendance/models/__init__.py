@@ -11,6 +11,7 @@ from . import attendance_list_uniqueness_settings
 from . import attendance_uniqueness_change
 from . import attendance_list_history
 from . import attendance_list_audit
+from . import attendance_summary_fold
 from . import attendance_record_aggregate
 from . import attendance_daily_summary
 from . import attendance_subscriber_participation

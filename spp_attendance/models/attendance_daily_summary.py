@@ -1,4 +1,4 @@
-from odoo import _, api, fields, models, tools
+from odoo import _, api, fields, models
 from odoo.tools import SQL
 
 
@@ -56,32 +56,27 @@ class AttendanceDailySummary(models.Model):
         "Summed over several days (pivot, graph) it counts participant-days.",
     )
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                """
-                CREATE OR REPLACE VIEW %s AS (
-                    SELECT MIN(l.id) AS id,
-                           l.attendance_date,
-                           TRUE AS all_day,
-                           l.attendance_type_id,
-                           l.attendance_location_id,
-                           l.company_id,
-                           COUNT(*) FILTER (WHERE l.attendance_category = 'present')
-                               AS present_count,
-                           COUNT(*) FILTER (WHERE l.attendance_category = 'absent')
-                               AS absent_count,
-                           COUNT(*) AS record_count,
-                           COUNT(DISTINCT l.subscriber_id) AS participant_count
-                      FROM spp_attendance_list l
-                     WHERE l.active
-                  GROUP BY l.attendance_date, l.attendance_type_id,
-                           l.attendance_location_id, l.company_id
-                )
-                """,
-                SQL.identifier(self._table),
-            )
+    def _aggregate_sql(self, condition):
+        return SQL(
+            """
+            SELECT MIN(l.id) AS id,
+                   l.attendance_date,
+                   TRUE AS all_day,
+                   l.attendance_type_id,
+                   l.attendance_location_id,
+                   l.company_id,
+                   COUNT(*) FILTER (WHERE l.attendance_category = 'present')
+                       AS present_count,
+                   COUNT(*) FILTER (WHERE l.attendance_category = 'absent')
+                       AS absent_count,
+                   COUNT(*) AS record_count,
+                   COUNT(DISTINCT l.subscriber_id) AS participant_count
+              FROM spp_attendance_list l
+             WHERE l.active AND %s
+          GROUP BY l.attendance_date, l.attendance_type_id,
+                   l.attendance_location_id, l.company_id
+            """,
+            condition,
         )
 
     @api.depends(

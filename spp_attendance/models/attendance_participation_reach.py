@@ -1,4 +1,4 @@
-from odoo import fields, models, tools
+from odoo import fields, models
 from odoo.tools import SQL
 
 
@@ -44,29 +44,32 @@ class AttendanceReach(models.Model):
     )
     record_count = fields.Integer(string="Records", readonly=True)
 
-    def init(self):
-        tools.drop_view_if_exists(self.env.cr, self._table)
-        self.env.cr.execute(
-            SQL(
-                """
-                CREATE OR REPLACE VIEW %s AS (
-                    SELECT MIN(l.id) AS id,
-                           date_trunc('month', l.attendance_date)::date AS month,
-                           l.attendance_type_id,
-                           l.attendance_location_id,
-                           l.company_id,
-                           COUNT(DISTINCT l.subscriber_id) AS participant_count,
-                           COUNT(DISTINCT l.subscriber_id)
-                               FILTER (WHERE l.attendance_category = 'present')
-                               AS present_participant_count,
-                           COUNT(*) AS record_count
-                      FROM spp_attendance_list l
-                     WHERE l.active
-                  GROUP BY date_trunc('month', l.attendance_date)::date,
-                           l.attendance_type_id, l.attendance_location_id,
-                           l.company_id
-                )
-                """,
-                SQL.identifier(self._table),
-            )
+    def _period_sql(self, alias):
+        return SQL(
+            "date_trunc('month', %s.attendance_date)::date", SQL.identifier(alias)
+        )
+
+    def _period_end_sql(self, period):
+        return SQL("(%s + interval '1 month')::date", period)
+
+    def _aggregate_sql(self, condition):
+        return SQL(
+            """
+            SELECT MIN(l.id) AS id,
+                   date_trunc('month', l.attendance_date)::date AS month,
+                   l.attendance_type_id,
+                   l.attendance_location_id,
+                   l.company_id,
+                   COUNT(DISTINCT l.subscriber_id) AS participant_count,
+                   COUNT(DISTINCT l.subscriber_id)
+                       FILTER (WHERE l.attendance_category = 'present')
+                       AS present_participant_count,
+                   COUNT(*) AS record_count
+              FROM spp_attendance_list l
+             WHERE l.active AND %s
+          GROUP BY date_trunc('month', l.attendance_date)::date,
+                   l.attendance_type_id, l.attendance_location_id,
+                   l.company_id
+            """,
+            condition,
         )
