@@ -16,6 +16,10 @@ FOLD_LOCK = 7_114_530_015
 
 # The record columns a summary row depends on: an UPDATE that changes none of
 # them marks nothing (e.g. a uniqueness rule change rewriting every key).
+_RELEVANT = (
+    "id, attendance_date, attendance_type_id, attendance_location_id, company_id, "
+    "attendance_category, active, subscriber_id"
+)
 _MARK_DIRTY_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION spp_attendance_summary_mark_dirty() RETURNS trigger
 LANGUAGE plpgsql AS $$
@@ -31,24 +35,22 @@ BEGIN
                COALESCE(attendance_location_id, 0), COALESCE(company_id, 0)
           FROM old_rows WHERE active;
     ELSE
+        -- the changed rows' old and new versions, by set difference: linear
+        -- whatever plan PL/pgSQL cached (a join of the transition tables
+        -- planned for a 1-row UPDATE would be a nested loop on a large one)
         INSERT INTO {DIRTY_TABLE} (attendance_date, type_key, location_key, company_key)
-        SELECT DISTINCT k.attendance_date, k.type_key, k.location_key, k.company_key
-          FROM old_rows o
-          JOIN new_rows n ON n.id = o.id
-         CROSS JOIN LATERAL (
-                SELECT o.attendance_date, COALESCE(o.attendance_type_id, 0),
-                       COALESCE(o.attendance_location_id, 0), COALESCE(o.company_id, 0)
-                 WHERE o.active
-                 UNION ALL
-                SELECT n.attendance_date, COALESCE(n.attendance_type_id, 0),
-                       COALESCE(n.attendance_location_id, 0), COALESCE(n.company_id, 0)
-                 WHERE n.active
-               ) AS k (attendance_date, type_key, location_key, company_key)
-         WHERE (o.attendance_date, o.attendance_type_id, o.attendance_location_id,
-                o.company_id, o.attendance_category, o.active, o.subscriber_id)
-               IS DISTINCT FROM
-               (n.attendance_date, n.attendance_type_id, n.attendance_location_id,
-                n.company_id, n.attendance_category, n.active, n.subscriber_id);
+        SELECT DISTINCT attendance_date, COALESCE(attendance_type_id, 0),
+               COALESCE(attendance_location_id, 0), COALESCE(company_id, 0)
+          FROM (
+                (SELECT {_RELEVANT} FROM old_rows
+                 EXCEPT ALL
+                 SELECT {_RELEVANT} FROM new_rows)
+                UNION ALL
+                (SELECT {_RELEVANT} FROM new_rows
+                 EXCEPT ALL
+                 SELECT {_RELEVANT} FROM old_rows)
+               ) AS changed
+         WHERE active;
     END IF;
     RETURN NULL;
 END
@@ -199,4 +201,5 @@ class AttendanceSummaryFold(models.AbstractModel):
     @api.model
     def _cron_fold(self):
         count = self._fold()
-        _logger.info("Attendance summary fold: %s keys", count)
+        if count:
+            _logger.info("Attendance summary fold: %s keys folded", count)
