@@ -10,10 +10,13 @@ must not touch the records.
 
 import json
 import re
+import uuid
 from datetime import date, datetime
 
+import pytz
+
 from odoo import SUPERUSER_ID, api
-from odoo.tests import tagged
+from odoo.tests import new_test_user, tagged
 
 from ..models.attendance_summary_fold import DIRTY_TABLE
 from ..services.archive import ArchiveService
@@ -218,6 +221,35 @@ class TestSummaryFold(FoldAssertions, AttendanceCase):
         )
         ArchiveService(self.env).archive([ids[1]])
         self.assertStep({self.key()}, "API archive")
+
+    def test_check_in_desk(self):
+        officer = new_test_user(
+            self.env,
+            login="fold_officer",
+            groups="spp_attendance.group_attendance_officer",
+            tz="UTC",
+        )
+        Desk = self.env["spp.attendance.desk"].with_user(officer)
+        session = Desk.open_session(self.training.id, self.nairobi.id)
+        scanned_at = datetime.now(pytz.utc)
+        result = Desk.check_in(
+            session,
+            [
+                {
+                    "uuid": str(uuid.uuid4()),
+                    "person_id": subscriber.person_identifier,
+                    "category": "present",
+                    "scanned_at": scanned_at.isoformat(),
+                }
+                for subscriber in (self.alice, self.bob)
+            ],
+        )
+        self.assertEqual(
+            [answer["status"] for answer in result["answers"]],
+            ["recorded", "recorded"],
+        )
+        day = scanned_at.astimezone(pytz.timezone("Africa/Nairobi")).date()
+        self.assertStep({self.key(day, location=self.nairobi)}, "check-in desk")
 
     def test_subscriber_company_and_rule_change(self):
         records = self.record(self.alice) | self.record(self.bob)
