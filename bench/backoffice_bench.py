@@ -22,12 +22,20 @@ record cache cleared before each run, the median of ``--repeat`` runs of:
   program reach pivot (month x location) over all time;
 - ``get_participation`` for 1,000 subscribers over a year.
 
+The summaries are folded before timing (the loader's INSERTs marked their keys
+dirty; the fold's time is reported). Then, with the keys of one day marked dirty
+(as during a day of capture, before the scheduled fold), the summary list, pivot
+and calendar and the reach pivot again; the fold of that day; and the triggers'
+cost on ingest: a 1,000-row INSERT and UPDATE of records with and without them
+(rolled back).
+
 Beside each call, the **SQL floor**: the same query run directly (the ids the
 ORM searches with ``_search(...).select()``, or the equivalent aggregate), and
 the main nodes of its plan.
 """
 
 import argparse
+import contextlib
 import sys
 import time
 from datetime import date, timedelta
@@ -83,6 +91,36 @@ SELECT id, attendance_date, attendance_type_id, attendance_location_id,
    AND attendance_date >= %(start)s AND attendance_date <= %(end)s
  ORDER BY attendance_date DESC, id DESC
 """
+DIRTY_DAY = """
+INSERT INTO spp_attendance_summary_dirty
+       (attendance_date, type_key, location_key, company_key)
+SELECT DISTINCT attendance_date, COALESCE(attendance_type_id, 0),
+       COALESCE(attendance_location_id, 0), company_id
+  FROM spp_attendance_list WHERE active AND attendance_date = %s
+"""
+INSERT_1000 = """
+INSERT INTO spp_attendance_list (
+    subscriber_id, company_id, attendance_type_id, attendance_location_id,
+    attendance_category, attendance_tz, attendance_date, attendance_time,
+    attendance_datetime, submitted_by, submitted_datetime, submission_source,
+    active, create_uid, write_uid, create_date, write_date)
+SELECT subscriber_id, company_id, attendance_type_id, attendance_location_id,
+       attendance_category, attendance_tz, attendance_date, '23:59:59',
+       attendance_datetime, 'bench', submitted_datetime, 'bench', true,
+       create_uid, write_uid, create_date, write_date
+  FROM spp_attendance_list WHERE attendance_date = %s LIMIT 1000
+"""
+UPDATE_1000 = """
+UPDATE spp_attendance_list SET attendance_category = 'absent'
+ WHERE id IN (SELECT id FROM spp_attendance_list
+               WHERE attendance_date = %s AND attendance_category = 'present'
+               LIMIT 1000)
+"""
+TRIGGERS = (
+    "spp_attendance_list_summary_insert",
+    "spp_attendance_list_summary_update",
+    "spp_attendance_list_summary_delete",
+)
 REACH_FLOOR = """
 SELECT month, attendance_location_id, SUM(participant_count)
   FROM spp_attendance_reach
@@ -115,6 +153,25 @@ def run(args):
     load_s = time.perf_counter() - load_start
 
     registry = odoo.modules.registry.Registry(args.database)
+    with registry.cursor() as cr:
+        cr.execute(
+            "SELECT COUNT(*), COUNT(DISTINCT (attendance_date, type_key, "
+            "location_key, company_key)) FROM spp_attendance_summary_dirty"
+        )
+        dirty_rows, dirty_keys = cr.fetchone()
+        fold_start = time.perf_counter()
+        api.Environment(cr, odoo.SUPERUSER_ID, {})[
+            "spp.attendance.summary.fold"
+        ]._fold()
+        fold_load_s = time.perf_counter() - fold_start
+        cr.commit()
+    with contextlib.closing(db.connect(autocommit=True)) as connection:
+        with connection.cursor() as vacuum_cr:
+            for table in ("daily_summary_folded", "reach_folded", "summary_dirty"):
+                vacuum_cr.execute(f"VACUUM ANALYZE spp_attendance_{table}")
+        index_bench.log(
+            f"folded {dirty_keys} keys ({dirty_rows} dirty rows) in {fold_load_s:.1f}s"
+        )
     with registry.cursor() as cr:
         uid = fixtures["admin_uid"]
         context = {"lang": "en_US", "tz": "Europe/Brussels", "uid": uid}
@@ -267,10 +324,15 @@ def run(args):
             ),
         ]
         results = index_bench.time_cases(env, cr, cases, args.repeat)
+        results += dirty_day_cases(env, cr, cases, companies, args.repeat)
         lines_month = len(wizard.line_ids)
         lines_30 = len(wizard_30.line_ids)
         cr.rollback()
 
+    print(
+        f"\nfold after the load: {dirty_keys} keys ({dirty_rows} dirty rows) "
+        f"in {fold_load_s * 1000:.0f} ms"
+    )
     print(
         f"\n{args.subscribers} subscribers, {args.records} attendance records "
         f"(loaded in {load_s:.0f} s); densest month {start}..{end} with "
@@ -281,8 +343,82 @@ def run(args):
     print("| call | ORM ms | SQL floor ms | ratio | floor plan (top nodes) |")
     print("|---|---:|---:|---:|---|")
     for label, orm_ms, floor_ms, plan in results:
+        if orm_ms is None:
+            print(f"| {label} | | {floor_ms:.2f} | | {plan} |")
+            continue
         ratio = orm_ms / floor_ms if floor_ms else float("nan")
         print(f"| {label} | {orm_ms:.1f} | {floor_ms:.2f} | {ratio:.1f} | {plan} |")
+
+
+def dirty_day_cases(env, cr, cases, companies, repeat):
+    """The summaries with one day's keys dirty, the fold of that day, and the
+    triggers' cost on ingest (everything rolled back)."""
+    fold = env["spp.attendance.summary.fold"].sudo()
+    cr.execute(
+        "SELECT attendance_date, COUNT(*) FROM spp_attendance_list WHERE active "
+        "GROUP BY 1 ORDER BY 2 DESC, 1 DESC LIMIT 1"
+    )
+    day, day_records = cr.fetchone()
+    index_bench.log(f"densest day {day}: {day_records} records")
+    picked = {
+        "daily summary list, page 1, all time (web_search_read)",
+        "summary pivot week x type, all time (read_group)",
+        "calendar, dense month (search_read of the summary)",
+        "program reach pivot month x location, all time (read_group)",
+    }
+    cr.execute("SAVEPOINT dirty_day")
+    cr.execute(DIRTY_DAY, [day])
+    keys = cr.rowcount
+    cr.execute("ANALYZE spp_attendance_summary_dirty")
+    label = f"one day dirty ({day}: {day_records} records, {keys} keys)"
+    results = index_bench.time_cases(
+        env,
+        cr,
+        [
+            (f"{name}, {label}", orm, floor)
+            for name, orm, floor in cases
+            if name in picked
+        ],
+        repeat,
+    )
+    cr.execute("ROLLBACK TO SAVEPOINT dirty_day")
+
+    def fold_day():
+        cr.execute(DIRTY_DAY, [day])
+        start = time.perf_counter()
+        fold._fold()
+        return (time.perf_counter() - start) * 1000
+
+    fold_day()  # warm-up
+    fold_ms = sorted(fold_day() for _i in range(repeat))[repeat // 2]
+    results.append(
+        (f"fold of one day ({keys} keys, {day_records} records)", None, fold_ms, "")
+    )
+
+    def timed(sql, disabled):
+        cr.execute("SAVEPOINT ingest")
+        for name in TRIGGERS if disabled else ():
+            cr.execute(f"ALTER TABLE spp_attendance_list DISABLE TRIGGER {name}")
+        start = time.perf_counter()
+        cr.execute(sql, [day])
+        elapsed = (time.perf_counter() - start) * 1000
+        cr.execute("ROLLBACK TO SAVEPOINT ingest")
+        return elapsed
+
+    for name, sql in (("INSERT", INSERT_1000), ("UPDATE (category)", UPDATE_1000)):
+        timed(sql, False)  # warm-up
+        with_ms = sorted(timed(sql, False) for _i in range(repeat))[repeat // 2]
+        without_ms = sorted(timed(sql, True) for _i in range(repeat))[repeat // 2]
+        results.append(
+            (
+                f"1,000-row {name} of records, with the triggers "
+                f"(floor: without them)",
+                with_ms,
+                without_ms,
+                "",
+            )
+        )
+    return results
 
 
 def main():
