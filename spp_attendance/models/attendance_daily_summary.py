@@ -6,29 +6,30 @@ class AttendanceDailySummary(models.Model):
     """Attendance per day and session: one row per local date x attendance type x
     location x company, over the *active* records.
 
-    Backed by a plain PostgreSQL view over ``spp_attendance_list`` (``_auto =
-    False``), not by a table maintained by triggers:
+    Folded rows plus live dirty keys (see ``spp.attendance.record.aggregate``
+    and ``spp.attendance.summary.fold``): a table of folded rows
+    (``spp_attendance_daily_summary_folded``), written only by the fold, and
+    triggers on the records that append the keys each statement changed to a
+    dirty-keys table. The model reads a VIEW: the folded rows of the keys that
+    are not dirty, UNION ALL the records' aggregate over the dirty keys.
 
-    * it is always exactly right, whatever path wrote the records (API, back
-      office, import, archive, unlink, a change of the uniqueness rule), because
-      it *is* the records: nothing to keep in sync, no race between concurrent
-      writers (the distinct participants of a group could not be maintained
-      exactly and cheaply by triggers under concurrency);
-    * a bounded date range is cheap: the date condition is pushed into the view
-      and served by the index on the local date ``attendance_date`` (index scan,
-      incremental sort on the other group keys). Measured at 1,000,000 records: a
-      month of ~150,000 records aggregates into ~3,500 rows in ~0.1 s. A
-      composite index (date, type, location) partial on ``active`` was measured
-      and brought nothing the date index does not already give, so there is none;
-    * the price: a read *without* a date range (an all-time pivot or graph)
-      aggregates the whole table, which grows linearly with it (~0.25 s for
-      counts, ~0.6 s with distinct participants at 1,000,000 records). A table
-      maintained incrementally would remove that cost; it is left for later.
+    * Exact at every moment, whatever path wrote the records (the ORM, the
+      API's raw-SQL INSERT and UPDATE, imports, archive, unlink, a subscriber's
+      company) and whatever the fold's lag: a change's dirty row commits with
+      it, so the reader's snapshot sees both or neither.
+    * Writers never update a shared summary row: appending a dirty key never
+      conflicts, whereas a trigger maintaining the row itself made concurrent
+      writers of one day and session fail with serialization errors under
+      Odoo's REPEATABLE READ (tried and rejected), and could not keep
+      ``participant_count`` (distinct subscribers) exact without re-reading
+      the group anyway.
+    * Reads cost the folded rows (thousands, not millions) plus the records of
+      the dirty keys, which a scheduled fold keeps to a few minutes of writes.
+      With nothing dirty the records are not read at all.
 
     The ``id`` of a row is the smallest id of its records. Reading rows by id
-    (form view, ``read``) first looks up those records' dates so that the
-    aggregation is restricted to those dates (see :meth:`_as_query`); otherwise
-    it would aggregate the whole table.
+    (form view, ``read``) first looks up those records' dates so that the read
+    is restricted to those dates (see :meth:`_as_query`).
     """
 
     _name = "spp.attendance.daily.summary"

@@ -6,10 +6,13 @@ class AttendanceReach(models.Model):
     """Program reach: distinct participants per month, attendance type,
     location and company, over the *active* records.
 
-    A plain PostgreSQL view (``_auto = False``) grouped by month, so
-    ``COUNT(DISTINCT subscriber_id)`` is exact for each row. Summing rows (pivot
-    totals over several months, types or locations) adds their participants: a
-    subscriber of two locations counts twice in the total.
+    Folded rows (``spp_attendance_reach_folded``) plus the live aggregate of
+    the dirty keys' months, like the daily summary (see
+    ``spp.attendance.record.aggregate``): ``COUNT(DISTINCT subscriber_id)`` is
+    exact for each row; a dirty key re-reads the records of its month (one
+    range of the date index for all dirty months) until it is folded. Summing
+    rows (pivot totals over several months, types or locations) adds their
+    participants: a subscriber of two locations counts twice in the total.
 
     The ``id`` of a row is the smallest id of its records; reading rows by id
     first restricts the view to those records' months (see :meth:`_as_query`).
