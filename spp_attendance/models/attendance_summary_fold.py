@@ -68,6 +68,21 @@ _TRIGGERS = {
 }
 
 
+def uninstall_hook(env):
+    """Drop what the summaries created outside Odoo's models: Odoo drops the
+    models' views and the records' table, not these."""
+    env.cr.execute(
+        SQL(
+            "DROP TABLE IF EXISTS %s, spp_attendance_daily_summary_folded, "
+            "spp_attendance_reach_folded CASCADE",
+            SQL.identifier(DIRTY_TABLE),
+        )
+    )
+    env.cr.execute(
+        "DROP FUNCTION IF EXISTS spp_attendance_summary_mark_dirty() CASCADE"
+    )
+
+
 class AttendanceSummaryFold(models.AbstractModel):
     """The incremental maintenance of the attendance summaries (daily summary,
     program reach): dirty keys written by triggers, folded later.
