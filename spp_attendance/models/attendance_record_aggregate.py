@@ -104,6 +104,8 @@ class AttendanceRecordAggregate(models.AbstractModel):
         self.env["spp.attendance.summary.fold"]._ensure_dirty_keys()
         tools.drop_view_if_exists(cr, self._table)
         folded = SQL.identifier(self._folded_table)
+        # A version that changes the aggregate's columns must drop the folded
+        # table in a migration script: it is then refilled here.
         if not tools.table_exists(cr, self._folded_table):
             # the initial fill: one set-based statement over the records (the
             # triggers exist from here on in this transaction)
@@ -147,19 +149,22 @@ class AttendanceRecordAggregate(models.AbstractModel):
         aggregate (called by the fold)."""
         cr = self.env.cr
         folded = SQL.identifier(self._folded_table)
+        # not logged on failure: see the fold's serialization race
         cr.execute(
             SQL(
                 "DELETE FROM %s f WHERE %s",
                 folded,
                 self._folded_of_keys_sql(keys_table),
-            )
+            ),
+            log_exceptions=False,
         )
         cr.execute(
             SQL(
                 "INSERT INTO %s %s",
                 folded,
                 self._aggregate_sql(self._records_of_keys_sql(keys_table)),
-            )
+            ),
+            log_exceptions=False,
         )
 
     @api.model

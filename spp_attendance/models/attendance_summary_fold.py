@@ -190,6 +190,8 @@ class AttendanceSummaryFold(models.AbstractModel):
             )
         )
         # One statement takes exactly the rows it deletes, in any isolation level.
+        # Not logged on failure: a serialization failure here is the expected
+        # race with a concurrent fold, answered by _fold; others still raise.
         cr.execute(
             SQL(
                 """
@@ -203,7 +205,8 @@ class AttendanceSummaryFold(models.AbstractModel):
                 """,
                 SQL.identifier(DIRTY_TABLE),
                 keys,
-            )
+            ),
+            log_exceptions=False,
         )
         count = cr.rowcount
         if count:

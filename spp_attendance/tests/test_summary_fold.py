@@ -18,7 +18,7 @@ import pytz
 from odoo import SUPERUSER_ID, api
 from odoo.tests import new_test_user, tagged
 
-from ..models.attendance_summary_fold import DIRTY_TABLE
+from ..models.attendance_summary_fold import DIRTY_TABLE, FOLD_LOCK
 from ..services.archive import ArchiveService
 from ..services.results import Change
 from ..services.submit import SubmitService
@@ -427,3 +427,43 @@ class TestFoldConcurrency(FoldAssertions, AttendanceCase):
         check["spp.attendance.summary.fold"]._fold()
         self.assertFolded(check.cr, "after the next fold")
         check.cr.rollback()
+
+    def test_a_concurrent_fold_skips(self):
+        """Folders never wait for nor fail on each other: one holding the lock
+        makes another skip; one that committed after another's snapshot makes
+        that one skip too (its snapshot would delete rows already folded)."""
+        setup = self.new_env()
+        self.addCleanup(self.cleanup)
+        subscriber = setup["spp.attendance.subscriber"].create(
+            {"person_identifier": self.IDENTIFIER, "family_name": "Fold"}
+        )
+        setup["spp.attendance.list"].create(
+            {
+                "subscriber_id": subscriber.id,
+                "attendance_date": DAY,
+                "attendance_time": "08:00:00",
+            }
+        )
+        setup.cr.commit()
+
+        holder = self.new_env()
+        holder.cr.execute("SELECT pg_advisory_xact_lock(%s)", [FOLD_LOCK])
+        late = self.new_env()
+        # the late folder's snapshot: it sees the committed dirty row
+        late.cr.execute(f"SELECT COUNT(*) FROM {DIRTY_TABLE}")
+        self.assertTrue(late.cr.fetchone()[0])
+        self.assertIsNone(late["spp.attendance.summary.fold"]._fold(), "lock held")
+        holder.cr.rollback()
+
+        first = self.new_env()
+        self.assertTrue(first["spp.attendance.summary.fold"]._fold())
+        first.cr.commit()
+        with self.assertNoLogs("odoo.sql_db", "ERROR"):
+            self.assertIsNone(
+                late["spp.attendance.summary.fold"]._fold(), "stale snapshot"
+            )
+        # the late folder's transaction is still usable
+        late.cr.execute("SELECT 1")
+        late.cr.rollback()
+        check = self.new_env()
+        self.assertExact(check.cr, "after the skipped fold")
