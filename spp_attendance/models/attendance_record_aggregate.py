@@ -76,7 +76,9 @@ class AttendanceRecordAggregate(models.AbstractModel):
 
     def _records_of_keys_sql(self, keys_table):
         """Condition on the records ``l`` of the keys of ``keys_table``: a range
-        of the date index (empty when there is no key) and the exact keys."""
+        of the date index (empty when there is no key) and the exact keys. The
+        range spans the earliest to the latest dirty period, so a backdated
+        write widens it until the next fold."""
         keys = SQL.identifier(keys_table)
         return SQL(
             """EXISTS (SELECT 1 FROM %(keys)s)
