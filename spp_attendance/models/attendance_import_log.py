@@ -6,10 +6,12 @@ import psycopg2
 
 from odoo import _, api, fields, models
 from odoo.exceptions import AccessError, UserError, ValidationError
+from odoo.tools import SQL
 
 from odoo.addons.queue_job.exception import RetryableJobError
 
 from ..tools import dci
+from .attendance_subscriber import NAME_FIELDS
 
 _logger = logging.getLogger(__name__)
 
@@ -311,27 +313,16 @@ class AttendanceImportLog(models.Model):
             }
             entries.append(entry)
             mapped.append(entry)
-        existing = {}
         to_read = list({entry["identifier"] for entry in mapped} - known.keys())
-        if to_read:
-            subscribers = (
-                self.env["spp.attendance.subscriber"]
-                .sudo()
-                .with_context(active_test=False)
-                .search_fetch(
-                    [("person_identifier", "in", to_read)],
-                    ["person_identifier", "company_id", *IMPORT_FIELDS],
-                )
-            )
-            existing = {sub.person_identifier: sub for sub in subscribers}
+        existing = self._read_subscribers(to_read) if to_read else {}
         allowed_companies = set(self.env.companies.ids)
         for entry in mapped:
             identifier, values = entry["identifier"], entry["values"]
             if identifier in known:
                 current, subscriber_id = known[identifier]
             elif identifier in existing:
-                subscriber = existing[identifier]
-                if subscriber.company_id.id not in allowed_companies:
+                subscriber_id, company_id, current = existing[identifier]
+                if company_id not in allowed_companies:
                     entry.update(
                         action="skip",
                         reason="duplicate",
@@ -341,8 +332,6 @@ class AttendanceImportLog(models.Model):
                         ),
                     )
                     continue
-                current = tuple(subscriber[f] or False for f in IMPORT_FIELDS)
-                subscriber_id = subscriber.id
             else:
                 entry["action"] = "create"
                 known[identifier] = (
@@ -369,6 +358,41 @@ class AttendanceImportLog(models.Model):
                     subscriber_id,
                 )
         return entries
+
+    @api.model
+    def _read_subscribers(self, identifiers):
+        """``{identifier: (subscriber id, company id, IMPORT_FIELDS values)}`` of
+        the subscribers (archived included, any company) with these identifiers.
+
+        One SQL query instead of ``search_fetch``: no ORM record per person.
+        A join on ``unnest()``, not an ``IN`` list: PostgreSQL planned the list
+        on the identifier's trigram index, one probe per value, each reading
+        the index's whole pending list (seconds per page after a first import
+        of 10,000, until autovacuum cleaned the list); the join is planned as a
+        hash join or lookups in the unique index.
+        """
+        self.env["spp.attendance.subscriber"].flush_model(
+            ["person_identifier", "company_id", "partner_id", *NAME_FIELDS, "gender"]
+        )
+        self.env["res.partner"].flush_model(["email", "phone"])
+        self.env.cr.execute(
+            SQL(
+                """
+                -- the values in IMPORT_FIELDS order
+                SELECT s.person_identifier, s.id, s.company_id, s.family_name,
+                       s.given_name, s.addl_name, s.gender, p.email, p.phone
+                  FROM unnest(%s::varchar[]) AS page(identifier)
+                  JOIN spp_attendance_subscriber s
+                    ON s.person_identifier = page.identifier
+                  JOIN res_partner p ON p.id = s.partner_id
+                """,
+                list(identifiers),
+            )
+        )
+        return {
+            identifier: (subscriber_id, company_id, tuple(v or False for v in values))
+            for identifier, subscriber_id, company_id, *values in self.env.cr.fetchall()
+        }
 
     @api.model
     def _raw_identifier(self, record, mapping):

@@ -8,6 +8,7 @@ search response.
 """
 
 import re
+from functools import lru_cache
 
 from .errors import DCIError, json_type
 
@@ -27,16 +28,22 @@ def parse_path(path):
     """
     if isinstance(path, list | tuple):
         return list(path)
-    text = _SEGMENT_RE.sub(r".\1", (path or "").strip())
+    return list(_parse_text(path or ""))
+
+
+# The import maps every record of a page with the same few paths.
+@lru_cache(maxsize=256)
+def _parse_text(path):
+    text = _SEGMENT_RE.sub(r".\1", path.strip())
     if not text:
-        return []
+        return ()
     segments = []
     for segment in text.split("."):
         segment = segment.strip()
         if not segment:
             raise DCIError("config", f"'{path}' is not a valid dotted path.")
         segments.append(int(segment) if segment.isdigit() else segment)
-    return segments
+    return tuple(segments)
 
 
 def resolve(data, path, default=None):
