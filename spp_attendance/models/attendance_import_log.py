@@ -1,6 +1,7 @@
 import json
 import logging
 import uuid
+from collections import defaultdict
 
 import psycopg2
 
@@ -420,16 +421,19 @@ class AttendanceImportLog(models.Model):
                     )
                 else:  # created earlier in the same page
                     creates[entry["identifier"]].update(entry["changes"])
-        Subscriber = self.env["spp.attendance.subscriber"].with_context(
-            mail_create_nolog=True, mail_create_nosubscribe=True
-        )
+        Subscriber = self.env["spp.attendance.subscriber"]
         if creates:
             company_id = self.env.company.id
-            Subscriber.create(
+            Subscriber._import_create(
                 [dict(vals, company_id=company_id) for vals in creates.values()]
             )
+        # Changes stay tracked in each subscriber's chatter; persons with the
+        # same changes are written together.
+        by_changes = defaultdict(list)
         for subscriber_id, changes in updates.items():
-            Subscriber.browse(subscriber_id).write(changes)
+            by_changes[frozenset(changes.items())].append(subscriber_id)
+        for changes, subscriber_ids in by_changes.items():
+            Subscriber.browse(subscriber_ids).write(dict(changes))
 
     @api.model
     def _count_entries(self, entries):

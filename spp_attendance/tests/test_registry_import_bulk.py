@@ -1,0 +1,185 @@
+"""The registry import creates subscribers in bulk (Odoo's bulk-import context,
+the new contacts' computed values written in one statement) and reads a page's
+subscribers in one query. What ``create()`` stores must be stored all the same:
+compared here field by field with twins made by ``create()``."""
+
+from odoo.tests import tagged
+
+from ..models.attendance_subscriber_import import flush_batched
+from .registry_common import RegistryImportCase
+
+#: Stored fields that differ between a record and its twin by construction.
+OWN = {
+    "spp.attendance.subscriber": {"id", "person_identifier", "partner_id"},
+    "res.partner": {"id", "commercial_partner_id"},
+}
+
+
+def stored_fields(model):
+    return [
+        name
+        for name, field in model._fields.items()
+        if field.store and field.column_type and name not in OWN[model._name]
+    ]
+
+
+@tagged("post_install", "-at_install")
+class TestRegistryImportBulk(RegistryImportCase):
+    def import_persons(self, count):
+        self.emulator.population = count
+        wizard = self.preview(self.manager)
+        wizard.run_in_background = False
+        log = self.import_now(wizard)
+        self.assertEqual(log.state, "done", log.error_message)
+        return log
+
+    def count_queries(self, function):
+        self.env.flush_all()
+        before = self.env.cr.sql_log_count
+        function()
+        self.env.flush_all()
+        return self.env.cr.sql_log_count - before
+
+    def test_created_as_create_creates_them(self):
+        self.import_persons(6)
+        imported = self.registry_subscribers()
+        self.assertEqual(len(imported), 6)
+        # what the ORM's cache holds is what the database holds
+        Partner = self.env["res.partner"]
+
+        def values():
+            return (
+                imported.read(stored_fields(self.Subscriber)),
+                imported.partner_id.read(stored_fields(Partner)),
+            )
+
+        cached = values()
+        self.env.invalidate_all()
+        self.assertEqual(cached, values())
+        twins = self.Subscriber.with_user(self.manager).create(
+            [
+                {
+                    "person_identifier": "TWIN-" + person.person_identifier,
+                    "family_name": person.family_name,
+                    "given_name": person.given_name,
+                    "addl_name": person.addl_name,
+                    "gender": person.gender,
+                    "email": person.email,
+                    "phone": person.phone,
+                }
+                for person in imported
+            ]
+        )
+        # flushed as the user who created them, as an import flushes its page
+        # (the ORM writes the flushing user's id in write_uid)
+        twins.env.flush_all()
+        twins = twins.sudo()
+        self.env.invalidate_all()
+        for model, records, their_twins in (
+            (self.Subscriber, imported, twins),
+            (Partner, imported.partner_id, twins.partner_id),
+        ):
+            names = stored_fields(model)
+            self.assertIn("create_uid", names)
+            for record, twin in zip(records, their_twins, strict=True):
+                values, twin_values = record.read(names)[0], twin.read(names)[0]
+                values.pop("id"), twin_values.pop("id")
+                self.assertEqual(values, twin_values, record._name)
+        for partner in imported.partner_id:
+            self.assertEqual(partner.commercial_partner_id, partner)
+            self.assertEqual(partner.create_uid, self.manager)
+            self.assertEqual(partner.company_id, self.env.company)
+
+    def test_no_chatter_per_created_person_but_changes_tracked(self):
+        self.import_persons(20)
+        imported = self.registry_subscribers()
+        for model, ids in (
+            (self.Subscriber._name, imported.ids),
+            ("res.partner", imported.partner_id.ids),
+        ):
+            self.assertFalse(
+                self.env["mail.message"].search(
+                    [("model", "=", model), ("res_id", "in", ids)]
+                )
+            )
+            self.assertFalse(
+                self.env["mail.followers"].search(
+                    [("res_model", "=", model), ("res_id", "in", ids)]
+                )
+            )
+        # a re-import's changes stay in each changed person's chatter
+        self.emulator.generation = 2  # every 10th person renamed
+        log = self.import_persons(20)
+        self.assertEqual(self.counts(log), (0, 2, 18, 0))
+        self.env.cr.flush()  # tracking is finalised before commit
+        tracked = self.env["mail.message"].search(
+            [("model", "=", self.Subscriber._name), ("res_id", "in", imported.ids)]
+        )
+        renamed = imported.filtered(lambda s: s.given_name.endswith("-v2"))
+        self.assertEqual(
+            renamed.mapped("person_identifier"), ["UIN00000010", "UIN00000020"]
+        )
+        self.assertEqual(sorted(tracked.mapped("res_id")), sorted(renamed.ids))
+        self.assertIn("given_name", tracked.tracking_value_ids.field_id.mapped("name"))
+
+    def test_queries_do_not_grow_with_the_page(self):
+        Log = self.Log.with_user(self.manager)
+
+        def records(first, count):
+            return [
+                {
+                    "identifier": [{"identifier_value": f"Q{index:05d}"}],
+                    "name": {
+                        "surname": f"Family{index}",
+                        "given_name": f"Given{index}",
+                    },
+                    "email": [f"q{index}@example.org"],
+                }
+                for index in range(first, first + count)
+            ]
+
+        mapping = Log._registry_params()["mapping"]
+
+        def apply(page):
+            Log._apply_plan(Log._plan_records(page, mapping))
+
+        def queries(first, count):
+            page = records(first, count)
+            return self.count_queries(lambda: apply(page))
+
+        queries(1, 3)  # the first page reads what the ORM caches afterwards
+        created = [queries(11, 3), queries(101, 60)]
+        self.assertEqual(created[0], created[1], "first import")
+        self.assertLessEqual(created[1], 10)
+        unchanged = [queries(11, 3), queries(101, 60)]
+        self.assertEqual(unchanged[0], unchanged[1], "re-import, nothing changed")
+        self.assertLessEqual(unchanged[1], 3)
+        # three persons with the same change (written together), the others not
+        page = records(101, 60)
+        for record in page[:3]:
+            record["email"] = ["shared@example.org"]
+        before = self.Subscriber.search([("email", "=", "shared@example.org")])
+        self.assertFalse(before)
+        apply(page)
+        changed = self.Subscriber.search([("email", "=", "shared@example.org")])
+        self.assertEqual(
+            sorted(changed.mapped("person_identifier")), ["Q00101", "Q00102", "Q00103"]
+        )
+
+    def test_flush_batched_leaves_other_pending_writes_to_the_orm(self):
+        Partner = self.env["res.partner"]
+        other = Partner.create({"name": "Other"})
+        self.env.flush_all()
+        new = Partner.create(
+            [{"name": f"Bulk {i}", "email": "B@x.org"} for i in (1, 2)]
+        )
+        other.email = "Other@X.org"  # pending, not one of the records flushed
+        new._recompute_recordset()
+        other._recompute_recordset()
+        flush_batched(new)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        self.assertEqual(other.email_normalized, "other@x.org")
+        self.assertEqual(new.mapped("email_normalized"), ["b@x.org", "b@x.org"])
+        self.assertEqual(new.mapped("commercial_partner_id"), new)
+        self.assertEqual(new.mapped("complete_name"), ["Bulk 1", "Bulk 2"])
