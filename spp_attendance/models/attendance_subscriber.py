@@ -1,9 +1,10 @@
-from collections import defaultdict
+from collections import Counter, defaultdict
 
 from markupsafe import Markup
 
 from odoo import _, api, fields, models
 from odoo.exceptions import UserError, ValidationError
+from odoo.tools import SQL
 from odoo.tools.misc import clean_context
 
 GENDERS = [
@@ -143,7 +144,7 @@ class AttendanceSubscriber(models.Model):
     def _check_identifiers_free(self, identifiers, exclude=None):
         """Refuse identifiers given twice or already used by another subscriber."""
         identifiers = [identifier for identifier in identifiers if identifier]
-        duplicates = {i for i in identifiers if identifiers.count(i) > 1}
+        duplicates = {i for i, count in Counter(identifiers).items() if count > 1}
         if duplicates:
             raise ValidationError(
                 _(
@@ -154,10 +155,28 @@ class AttendanceSubscriber(models.Model):
             )
         if not identifiers:
             return
-        domain = [("person_identifier", "in", identifiers)]
-        if exclude:
-            domain.append(("id", "not in", exclude.ids))
-        existing = self.sudo().with_context(active_test=False).search(domain, limit=1)
+        # A join on unnest(), not an IN list: the list may be planned on the
+        # trigram index, one probe per value (see the import log's
+        # _read_subscribers); archived and other companies' subscribers count.
+        # No ORDER BY/LIMIT: PostgreSQL then walked the primary key in order
+        # looking for a first match, i.e. the whole table when there is none.
+        self.flush_model(["person_identifier"])
+        self.env.cr.execute(
+            SQL(
+                """
+                SELECT s.id FROM unnest(%s::varchar[]) AS given(identifier)
+                  JOIN spp_attendance_subscriber s
+                    ON s.person_identifier = given.identifier
+                 WHERE s.id != ALL(%s::int[])
+                """,
+                identifiers,
+                list(exclude.ids) if exclude else [],
+            )
+        )
+        found = [row[0] for row in self.env.cr.fetchall()]
+        existing = (
+            self.sudo().with_context(active_test=False).browse(min(found, default=()))
+        )
         if existing:
             raise ValidationError(
                 _(
