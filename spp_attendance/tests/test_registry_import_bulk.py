@@ -183,3 +183,28 @@ class TestRegistryImportBulk(RegistryImportCase):
         self.assertEqual(new.mapped("email_normalized"), ["b@x.org", "b@x.org"])
         self.assertEqual(new.mapped("commercial_partner_id"), new)
         self.assertEqual(new.mapped("complete_name"), ["Bulk 1", "Bulk 2"])
+
+    def test_archived_and_other_company_subscribers_are_found(self):
+        """The page's read in SQL keeps the ORM search's scope: archived
+        subscribers are updated and stay archived; another company's identifier
+        is skipped, never duplicated."""
+        archived = self.create_subscriber("UIN00000001", family="Old", given="Name")
+        archived.active = False
+        other_company = self.env["res.company"].create({"name": "Other Registry Co"})
+        elsewhere = self.create_subscriber(
+            "UIN00000002", family="Else", given="Where", company_id=other_company.id
+        )
+        log = self.import_persons(3)
+        self.assertEqual(self.counts(log), (1, 1, 0, 1))
+        self.assertEqual(log.issue_ids.mapped("reason"), ["duplicate"])
+        self.assertEqual(log.issue_ids.identifier, "UIN00000002")
+        archived.invalidate_recordset()
+        self.assertEqual(
+            (archived.family_name, archived.given_name, archived.active),
+            ("Family1", "Given1", False),
+        )
+        self.assertEqual(elsewhere.family_name, "Else")
+        self.assertEqual(
+            sorted(self.registry_subscribers().mapped("person_identifier")),
+            ["UIN00000001", "UIN00000002", "UIN00000003"],
+        )
