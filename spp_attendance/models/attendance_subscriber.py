@@ -141,6 +141,23 @@ class AttendanceSubscriber(models.Model):
         return vals
 
     @api.model
+    def _identifiers_domain(self, identifiers):
+        """Domain of the subscribers whose identifier is one of ``identifiers``.
+
+        A subquery on ``unnest()``, not an IN list: PostgreSQL may plan an IN
+        list on the identifier's trigram index, one probe per value, each reading
+        the index's whole pending list after a large import (seconds per
+        request); the subquery is joined through the unique index.
+        """
+        return [
+            (
+                "person_identifier",
+                "in",
+                SQL("(SELECT unnest(%s::varchar[]))", list(identifiers)),
+            )
+        ]
+
+    @api.model
     def _check_identifiers_free(self, identifiers, exclude=None):
         """Refuse identifiers given twice or already used by another subscriber."""
         identifiers = [identifier for identifier in identifiers if identifier]

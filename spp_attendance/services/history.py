@@ -189,7 +189,8 @@ class HistoryService(Service):
 
         :return: :class:`Page` whose ``last`` is the last subscriber id
         """
-        domain = [("person_identifier", "in", person_ids)] if person_ids else []
+        Subscriber = self.env["spp.attendance.subscriber"]
+        domain = Subscriber._identifiers_domain(person_ids) if person_ids else []
         page, total, has_more = SubscriberService(self.env).search_page(
             domain, offset, limit, after_id, total
         )

@@ -211,10 +211,11 @@ class SubmitService(ReferenceChecks):
         moments and build the values of every card; rejections go to the
         results."""
         Attendance = self.Attendance
+        Subscriber = self.env["spp.attendance.subscriber"]
         subscribers = {
             subscriber.person_identifier: subscriber
-            for subscriber in self.env["spp.attendance.subscriber"].search_fetch(
-                [("person_identifier", "in", list({c.person_id for c in cards}))],
+            for subscriber in Subscriber.search_fetch(
+                Subscriber._identifiers_domain({c.person_id for c in cards}),
                 ["person_identifier", "company_id"],
             )
         }
