@@ -23,7 +23,7 @@ MAX_QUERIES = {
     "update": 13,
     "delete": 11,
     "history": 5,
-    "subscribers": 5,
+    "subscribers": 4,
     "attendances": 5,
 }
 #: Odoo's registry signalling check at the start of a request (not in test mode).
