@@ -70,20 +70,22 @@ class AttendanceSubscriberParticipation(models.Model):
         if subscriber_ids is not None:
             record_filter.append(SQL("l.subscriber_id = ANY(%s)", subscriber_ids))
             population = SQL(
-                "SELECT s.id, s.company_id FROM spp_attendance_subscriber s"
+                "SELECT s.id, s.company_id, p.* FROM spp_attendance_subscriber s"
+                " LEFT JOIN period p ON p.subscriber_id = s.id"
                 " WHERE s.id = ANY(%s) AND s.company_id = ANY(%s)",
                 subscriber_ids,
                 company_ids,
             )
         elif not_seen_days:
             population = SQL(
-                "SELECT s.id, s.company_id FROM spp_attendance_subscriber s"
+                "SELECT s.id, s.company_id, p.* FROM spp_attendance_subscriber s"
+                " LEFT JOIN period p ON p.subscriber_id = s.id"
                 " WHERE s.active AND s.company_id = ANY(%s)",
                 company_ids,
             )
         else:
             population = SQL(
-                "SELECT s.id, s.company_id FROM period p"
+                "SELECT s.id, s.company_id, p.* FROM period p"
                 " JOIN spp_attendance_subscriber s ON s.id = p.subscriber_id"
                 " WHERE s.company_id = ANY(%s)",
                 company_ids,
@@ -92,25 +94,30 @@ class AttendanceSubscriberParticipation(models.Model):
         where_not_seen = SQL("")
         if not_seen_days:
             where_not_seen = SQL(
-                "WHERE last_seen IS NULL OR last_seen <= %s::date - %s",
+                "WHERE COALESCE(pop.last_present, e.last_seen) IS NULL"
+                " OR COALESCE(pop.last_present, e.last_seen) <= %s::date - %s",
                 reference_date or date_to,
                 int(not_seen_days),
             )
+        # One aggregate per subscriber: a day with a present record is a
+        # present day, so days absent = distinct days - distinct present days
+        # (cheaper than grouping by subscriber and day first, then by
+        # subscriber). ``period`` is referenced once, so PostgreSQL inlines it
+        # and joins the subscribers with its real row estimate.
         return SQL(
             """
-            WITH days AS (
-                SELECT l.subscriber_id, l.attendance_date,
-                       BOOL_OR(l.attendance_category = 'present') AS present
+            WITH period AS (
+                SELECT l.subscriber_id,
+                       COUNT(DISTINCT l.attendance_date)
+                           FILTER (WHERE l.attendance_category = 'present')
+                           AS days_present,
+                       COUNT(DISTINCT l.attendance_date) AS days_recorded,
+                       MAX(l.attendance_date)
+                           FILTER (WHERE l.attendance_category = 'present')
+                           AS last_present
                   FROM spp_attendance_list l
                  WHERE %(filter)s AND l.attendance_date BETWEEN %(from)s AND %(to)s
-              GROUP BY l.subscriber_id, l.attendance_date
-            ), period AS (
-                SELECT subscriber_id,
-                       COUNT(*) FILTER (WHERE present) AS days_present,
-                       COUNT(*) FILTER (WHERE NOT present) AS days_absent,
-                       MAX(attendance_date) FILTER (WHERE present) AS last_present
-                  FROM days
-              GROUP BY subscriber_id
+              GROUP BY l.subscriber_id
             ), population AS (
                 %(population)s
             ), earlier AS (
@@ -121,20 +128,15 @@ class AttendanceSubscriberParticipation(models.Model):
                    AND l.attendance_date < %(from)s
                    AND l.subscriber_id IN (
                        SELECT pop.id FROM population pop
-                    LEFT JOIN period p ON p.subscriber_id = pop.id
-                        WHERE p.last_present IS NULL)
+                        WHERE pop.last_present IS NULL)
               GROUP BY l.subscriber_id
-            ), result AS (
-                SELECT pop.id AS subscriber_id, pop.company_id,
-                       COALESCE(p.days_present, 0) AS days_present,
-                       COALESCE(p.days_absent, 0) AS days_absent,
-                       COALESCE(p.last_present, e.last_seen) AS last_seen
-                  FROM population pop
-             LEFT JOIN period p ON p.subscriber_id = pop.id
-             LEFT JOIN earlier e ON e.subscriber_id = pop.id
             )
-            SELECT subscriber_id, company_id, days_present, days_absent, last_seen
-              FROM result
+            SELECT pop.id AS subscriber_id, pop.company_id,
+                   COALESCE(pop.days_present, 0) AS days_present,
+                   COALESCE(pop.days_recorded - pop.days_present, 0) AS days_absent,
+                   COALESCE(pop.last_present, e.last_seen) AS last_seen
+              FROM population pop
+         LEFT JOIN earlier e ON e.subscriber_id = pop.id
             %(not_seen)s
             """,
             filter=record_filter,
