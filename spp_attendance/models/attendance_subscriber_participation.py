@@ -145,6 +145,13 @@ class AttendanceSubscriberParticipation(models.Model):
             **{"from": date_from, "to": date_to},
         )
 
+    def unlink(self):
+        # the report lines' table has no foreign key to cascade (see its model)
+        self.env["spp.attendance.participation"].sudo()._delete_lines(
+            "subscriber_id", self.ids
+        )
+        return super().unlink()
+
     @api.model
     def _participation_period(self, date_from, date_to):
         if not date_from or not date_to:

@@ -222,6 +222,50 @@ class TestParticipation(AttendanceCase):
         _wizard, lines = self.run_report(not_seen_days=28)
         self.assertNotIn(self.dan, lines.subscriber_id)
 
+    def test_lines_follow_their_wizard_and_subscriber(self):
+        """The lines' table has no foreign keys (each costs a lookup and a row
+        lock per line written); deleting a report or a subscriber deletes
+        their lines, as ON DELETE did."""
+        Lines = self.env["spp.attendance.participation"]
+        self.cr.execute(
+            "SELECT COUNT(*) FROM pg_constraint"
+            " WHERE conrelid = 'spp_attendance_participation'::regclass"
+            " AND contype = 'f'"
+        )
+        self.assertEqual(self.cr.fetchone()[0], 0)
+        wizard, lines = self.run_report(not_seen_days=20)
+        other, other_lines = self.run_report()
+        self.assertIn(self.dan, lines.subscriber_id)  # never seen, no record
+        expected = self.as_dict(lines)
+        del expected[self.dan.id]
+        self.dan.unlink()
+        self.assertEqual(self.as_dict(wizard.line_ids), expected)
+        wizard.unlink()
+        self.assertFalse(Lines.search([("wizard_id", "=", wizard.id)]))
+        self.assertEqual(other.line_ids, other_lines)
+        self.assertEqual(self.as_dict(other.line_ids), self.direct())
+
+    def test_lines_table_from_a_version_with_foreign_keys(self):
+        """init() drops the foreign keys that the ORM created on the lines'
+        table before it was created by the model (module update)."""
+        self.cr.execute(
+            """
+            ALTER TABLE spp_attendance_participation
+              ADD CONSTRAINT spp_attendance_participation_wizard_id_fkey
+              FOREIGN KEY (wizard_id)
+              REFERENCES spp_attendance_participation_wizard(id) ON DELETE CASCADE
+            """
+        )
+        self.env["spp.attendance.participation"].init()
+        self.cr.execute(
+            "SELECT COUNT(*) FROM pg_constraint"
+            " WHERE conrelid = 'spp_attendance_participation'::regclass"
+            " AND contype = 'f'"
+        )
+        self.assertEqual(self.cr.fetchone()[0], 0)
+        _wizard, lines = self.run_report()
+        self.assertEqual(self.as_dict(lines), self.direct())
+
     def test_wizard_checks_period(self):
         with self.assertRaises(UserError):
             self.Wizard.create({"date_from": PERIOD[1], "date_to": PERIOD[0]})

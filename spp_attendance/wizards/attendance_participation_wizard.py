@@ -51,6 +51,11 @@ class AttendanceParticipationWizard(models.TransientModel):
             if wizard.not_seen_days < 0:
                 raise ValidationError(_("The number of days cannot be negative."))
 
+    def unlink(self):
+        # the lines' table has no foreign key to cascade (see its model)
+        self.env["spp.attendance.participation"]._delete_lines("wizard_id", self.ids)
+        return super().unlink()
+
     def _reference_date(self):
         return min(self.date_to, fields.Date.context_today(self))
 
@@ -62,11 +67,7 @@ class AttendanceParticipationWizard(models.TransientModel):
         Subscriber.check_access_rights("read")
         self.env["spp.attendance.list"].flush_model()
         Subscriber.flush_model(["company_id", "active"])
-        self.env.cr.execute(
-            SQL(
-                "DELETE FROM spp_attendance_participation WHERE wizard_id = %s", self.id
-            )
-        )
+        self.env["spp.attendance.participation"]._delete_lines("wizard_id", self.ids)
         reference = self._reference_date()
         query = Subscriber._participation_query(
             self.date_from,
