@@ -38,6 +38,7 @@ class AttendanceParticipation(models.TransientModel):
     # transient records are vacuumed by their create/write date
     _log_access = True
 
+    # no foreign key: ondelete is done by the wizard's unlink()
     wizard_id = fields.Many2one(
         "spp.attendance.participation.wizard",
         string="Report",
@@ -85,7 +86,8 @@ class AttendanceParticipation(models.TransientModel):
     never_seen = fields.Boolean(readonly=True)
 
     def init(self):
-        # Columns as the ORM would create them for the fields above.
+        # Columns as the ORM would create them for the fields above; with
+        # _auto = False a new stored field needs its column added here.
         self.env.cr.execute(
             SQL(
                 """

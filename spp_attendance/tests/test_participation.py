@@ -235,6 +235,14 @@ class TestParticipation(AttendanceCase):
         self.assertEqual(self.cr.fetchone()[0], 0)
         wizard, lines = self.run_report(not_seen_days=20)
         other, other_lines = self.run_report()
+        # the list's export reads the lines and their subscribers
+        exported = other_lines.export_data(
+            ["subscriber_id", "person_identifier", "days_present", "last_seen"]
+        )["datas"]
+        self.assertEqual(
+            sorted((row[1], row[2]) for row in exported),
+            sorted((line.person_identifier, line.days_present) for line in other_lines),
+        )
         self.assertIn(self.dan, lines.subscriber_id)  # never seen, no record
         expected = self.as_dict(lines)
         del expected[self.dan.id]
