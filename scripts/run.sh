@@ -40,8 +40,10 @@ if port_in_use "$PORT"; then
     PORT="$NEW"
 fi
 GEVENT_PORT="$(free_port)"
+# stderr to the log too: what Odoo prints outside its logger (a failed import at
+# start, its cron threads' tracebacks when stopped) belongs with the server's log.
 "$VENV/bin/odoo" -c "$CONF" -d "$DB" --http-interface=127.0.0.1 --http-port="$PORT" \
-    --gevent-port="$GEVENT_PORT" --logfile "$LOG_DIR/server.log" &
+    --gevent-port="$GEVENT_PORT" --logfile "$LOG_DIR/server.log" 2>>"$LOG_DIR/server.log" &
 ODOO_PID=$!
 trap 'kill $ODOO_PID 2>/dev/null; wait $ODOO_PID 2>/dev/null; pg_stop' EXIT
 trap 'exit 130' INT TERM
