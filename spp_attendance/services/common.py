@@ -47,6 +47,10 @@ def is_web_url(url):
 class ReferenceChecks(Service):
     """Messages of the checks every write applies to a card's references."""
 
+    def __init__(self, env):
+        super().__init__(env)
+        self._tz_names = {}  # (location id, company id) -> timezone, see tz_name()
+
     def unknown_type(self, path, type_id):
         return UnknownReference(
             at(path, _("Attendance Type %(id)s does not exist.", id=type_id)),
@@ -78,6 +82,20 @@ class ReferenceChecks(Service):
             {"id": r.id, "name": r.name, "description": r.description or False}
             for r in self.env[model].search([])
         ]
+
+    def tz_name(self, location_id, company):
+        """The timezone of records at this location and company (see the model's
+        ``_resolve_tz``), resolved once per location and company for the whole
+        batch, the location read from the worker's copy."""
+        place = (location_id or False, company.id)
+        if place not in self._tz_names:
+            location = self.env["spp.attendance.location"]._api_browse(
+                [location_id] if location_id else []
+            )
+            self._tz_names[place] = self.env["spp.attendance.list"]._resolve_tz(
+                location or None, company
+            )
+        return self._tz_names[place]
 
     def active_records(self, model, ids):
         """``{id: record}`` of the existing, active records among ``ids``."""

@@ -227,7 +227,6 @@ class SubmitService(ReferenceChecks):
         )
         flags = Attendance._get_uniqueness_flags()
         common = dict(submission.vals(), api_client_id=client.id if client else False)
-        tz_names = {}
         items = []
         for index, card in enumerate(cards):
             item = _Item(index=index, card=card, result=results[index])
@@ -238,14 +237,7 @@ class SubmitService(ReferenceChecks):
                 item.result.reject(problem)
                 continue
             subscriber = subscribers[card.person_id]
-            company = subscriber.company_id
-            # one timezone per location and company, not one lookup per card
-            place = (card.location_id, company.id)
-            tz_name = tz_names.get(place)
-            if tz_name is None:
-                tz_name = tz_names[place] = Attendance._resolve_tz(
-                    locations.get(card.location_id), company
-                )
+            tz_name = self.tz_name(card.location_id, subscriber.company_id)
             if card.moment.tzinfo is None:
                 utc = Attendance._localize(card.moment, tz_name=tz_name)[0]
             else:

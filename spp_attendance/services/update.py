@@ -45,7 +45,6 @@ class UpdateService(ReferenceChecks):
             (:class:`NotFound` for unknown ids)
         """
         submission = Submission.coerce(submission)
-        self._tz_names = {}
         Attendance = self.env["spp.attendance.list"]
         records = Attendance.search([("id", "in", [change.id for change in changes])])
         by_id = {record.id: record for record in records}
@@ -105,7 +104,7 @@ class UpdateService(ReferenceChecks):
                 for name in UPDATE_COLUMNS
             }
             row.update(vals)
-            row["attendance_tz"] = self._tz_name(
+            row["attendance_tz"] = self.tz_name(
                 row["attendance_location_id"], record.company_id
             )
             local = pytz.utc.localize(row["attendance_datetime"]).astimezone(
@@ -204,7 +203,7 @@ class UpdateService(ReferenceChecks):
                 location_id = vals.get(
                     "attendance_location_id", record.attendance_location_id.id
                 )
-                tz_name = self._tz_name(location_id, record.company_id)
+                tz_name = self.tz_name(location_id, record.company_id)
                 vals["attendance_datetime"] = record._localize(moment, tz_name=tz_name)[
                     0
                 ]
@@ -213,20 +212,6 @@ class UpdateService(ReferenceChecks):
                     tzinfo=None, microsecond=0
                 )
         return vals
-
-    def _tz_name(self, location_id, company):
-        """The timezone of records at this location and company (see
-        ``_resolve_tz``), resolved once per batch, the location read from the
-        worker's copy."""
-        place = (location_id or False, company.id)
-        if place not in self._tz_names:
-            location = self.env["spp.attendance.location"]._api_browse(
-                [location_id] if location_id else []
-            )
-            self._tz_names[place] = self.env["spp.attendance.list"]._resolve_tz(
-                location or None, company
-            )
-        return self._tz_names[place]
 
     def _write_error(self, index, exc):
         """The typed error of a refused write (the model marks duplicates)."""
