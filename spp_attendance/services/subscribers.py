@@ -69,14 +69,19 @@ class SubscriberService(Service):
             {column: subscriber[column] for _table, column in ROW_COLUMNS}
         )
 
-    def search_page(self, domain, offset, limit, after_id, total=None):
-        """Subscribers ordered by id, by offset or after an id (cursor):
-        ``(page, total, has_more)``; counted only when ``total`` is ``None``."""
+    def _window(self, domain, offset, after_id, total):
+        """``(domain, offset, total)`` of a page by offset or after an id
+        (cursor); the subscribers are counted only when ``total`` is ``None``."""
         if total is None:
             total = self.Subscriber.search_count(domain)
         if after_id is not None:
-            domain = [*domain, ("id", ">", after_id)]
-            offset = 0
+            domain, offset = [*domain, ("id", ">", after_id)], 0
+        return domain, offset, total
+
+    def search_page(self, domain, offset, limit, after_id, total=None):
+        """Subscribers ordered by id, by offset or after an id (cursor):
+        ``(page, total, has_more)``."""
+        domain, offset, total = self._window(domain, offset, after_id, total)
         records = self.Subscriber.search_fetch(
             domain, PAYLOAD_FIELDS, order="id", offset=offset, limit=limit + 1
         )
@@ -90,11 +95,7 @@ class SubscriberService(Service):
         record, and the contact's row would otherwise be read whole.
         """
         Subscriber = self.Subscriber
-        if total is None:
-            total = Subscriber.search_count([])
-        domain = []
-        if after_id is not None:
-            domain, offset = [("id", ">", after_id)], 0
+        domain, offset, total = self._window([], offset, after_id, total)
         Subscriber.check_access_rights("read")
         self.env["res.partner"].check_access_rights("read")
         self.env.flush_all()
