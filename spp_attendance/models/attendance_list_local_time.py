@@ -32,15 +32,23 @@ class AttendanceListLocalTime(models.Model):
         context/user's, else ``"UTC"``.
         """
         company = company or self.env.company
-        for candidate in (
-            location.tz if location else False,
-            company.partner_id.tz if company else False,
-            self.env.context.get("tz"),
-            self.env.user.tz,
-        ):
-            if candidate and candidate in pytz.all_timezones_set:
-                return candidate
-        return "UTC"
+        return next(
+            (
+                name
+                for name in self._tz_candidates(location, company)
+                if name and name in pytz.all_timezones_set
+            ),
+            "UTC",
+        )
+
+    def _tz_candidates(self, location, company):
+        """The timezones of :meth:`_resolve_tz`, in order, each read only if the
+        ones before it are not valid: the company's and the user's contacts cost
+        queries (and record rules) that most records never need."""
+        yield location.tz if location else False
+        yield company.partner_id.tz if company else False
+        yield self.env.context.get("tz")
+        yield self.env.user.tz
 
     @api.model
     def _zone(self, tz_name):

@@ -19,7 +19,7 @@ from .test_api_attendance import ApiCase
 #: <= 6, PUT and DELETE <= 2 x a POST's. A change that adds queries per request
 #: must raise these knowingly.
 MAX_QUERIES = {
-    "submit": 11,
+    "submit": 9,
     "update": 13,
     "delete": 11,
     "history": 5,
@@ -97,6 +97,27 @@ class TestApiQueries(ApiCase):
         # the types and locations come from the worker's copy
         for table in ("spp_attendance_type", "spp_attendance_location"):
             self.assertFalse([q for q in statements[20] if f'FROM "{table}"' in q])
+
+    def test_timezone_fallbacks_are_read_only_when_needed(self):
+        """A location's own timezone settles it: the company's and the user's
+        contacts (the fallbacks) are not read."""
+        self.api("POST", "/attendances", self.submission(1, 1))  # warm-up
+        for location, day, reads_contacts in (
+            (self.lima, 2, False),
+            (self.hall, 3, True),
+        ):
+            with self.subTest(location=location.name):
+                body = self.submission(20, day, attendance_location=location.id)
+                statements = self.queries("POST", "/attendances", body)
+                contacts = [q for q in statements if 'FROM "res_partner"' in q]
+                self.assertEqual(bool(contacts), reads_contacts, statements)
+                self.assertLessEqual(
+                    len(statements), MAX_QUERIES["submit"] - (not reads_contacts)
+                )
+        stored = self.Attendance.search([("subscriber_id", "in", self.people.ids)])
+        self.assertEqual(
+            set(stored.mapped("attendance_tz")), {"America/Lima", "Africa/Nairobi"}
+        )
 
     def test_archived_type_or_location_is_refused_at_once(self):
         """The worker's copy of the types and locations follows every change."""
