@@ -30,7 +30,7 @@ from ..api.types import MAX_ID
 from ..api.validation import (
     ApiError,
     detail,
-    dump,
+    dump_json,
     parse_json,
     validate_body,
     validate_query,
@@ -132,7 +132,9 @@ def api_route(method, path, operation, *, scope, summary, tags, responses, **con
                         route.body, parse_json(request.httprequest.get_data())
                     )
                 payload, status = handler(self, **inputs)
-                return _json(dump(route.response_model(status), payload), status)
+                return _json_text(
+                    dump_json(route.response_model(status), payload), status
+                )
             except ApiError as exc:
                 return _error(exc.status, exc.to_dict(), exc.headers)
             except ServiceError as exc:
@@ -169,6 +171,13 @@ def api_document(server_url=None):
 
 def _json(payload, status=200, headers=None):
     return request.make_json_response(payload, status=status, headers=headers)
+
+
+def _json_text(body, status=200):
+    """A response of JSON text already serialised (see ``dump_json``)."""
+    return request.make_response(
+        body, [("Content-Type", "application/json; charset=utf-8")], status=status
+    )
 
 
 def _error(status, payload, headers=None):

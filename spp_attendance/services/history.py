@@ -54,11 +54,13 @@ class References:
 
 def record_payload(row, references):
     """The upstream JSON shape of an attendance record (a row of
-    :meth:`HistoryService.record_rows`)."""
+    :meth:`HistoryService.record_rows`); dates stay ``date`` objects, which the
+    response model writes as ``YYYY-MM-DD``."""
+    submitted = row["submitted_datetime"]
     return {
         "id": row["id"],
         "uuid": row["uuid"] or None,
-        "date": fields.Date.to_string(row["attendance_date"]),
+        "date": row["attendance_date"],
         "time": row["attendance_time"],
         "attendance_category": row["attendance_category"],
         "attendance_type": references.named(
@@ -70,8 +72,8 @@ def record_payload(row, references):
         "attendance_description": row["attendance_description"] or "",
         "attendance_external_url": row["attendance_external_url"] or "",
         "submitted_by": row["submitted_by"] or "",
-        "submitted_datetime": fields.Datetime.to_string(row["submitted_datetime"])
-        or "",
+        # as fields.Datetime.to_string writes it, without its strftime's cost
+        "submitted_datetime": submitted.isoformat(" ", "seconds") if submitted else "",
         "submission_source": row["submission_source"] or "",
     }
 
@@ -79,7 +81,7 @@ def record_payload(row, references):
 def _summary_payload(subscriber, summary, rows, references):
     return {
         "person_id": subscriber.person_identifier,
-        "dates_present": [fields.Date.to_string(d) for d in summary["dates_present"]],
+        "dates_present": summary["dates_present"],
         "number_of_days_present": summary["number_of_days_present"],
         "attendance_list": [record_payload(row, references) for row in rows],
     }

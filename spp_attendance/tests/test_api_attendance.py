@@ -148,6 +148,44 @@ class TestSubmit(ApiCase):
         self.assertEqual(first.api_client_id, self.client)
         self.assertEqual(body["results"][0]["id"], first.id)
 
+    def test_answers_are_utf8_json_of_their_byte_length(self):
+        """Answers are serialised by the response models: UTF-8 text (not
+        escaped), declared as JSON, with the length in bytes."""
+        self.juan.given_name = "José Ñandú"
+        response = self.submit(
+            [
+                {
+                    "person_id": "PID-API-1",
+                    "time_card": [self.card(attendance_description="Café, 東京")],
+                }
+            ]
+        )
+        self.assertEqual(response.status_code, 200, response.text)
+        for path in ("/attendance/PID-API-1", "/subscriber/PID-API-1"):
+            with self.subTest(path=path):
+                response = self.api("GET", path)
+                self.assertEqual(response.status_code, 200, response.text)
+                self.assertEqual(
+                    response.headers["Content-Type"], "application/json; charset=utf-8"
+                )
+                self.assertEqual(
+                    int(response.headers["Content-Length"]), len(response.content)
+                )
+                text = response.content.decode("utf-8")
+                self.assertNotIn("\\u", text)
+                self.assertEqual(json.loads(text), response.json())
+        history = self.api("GET", "/attendance/PID-API-1").json()
+        self.assertEqual(
+            history["attendance_list"][0]["attendance_description"], "Café, 東京"
+        )
+        self.assertEqual(history["attendance_list"][0]["date"], "2024-10-21")
+        self.assertEqual(history["dates_present"], ["2024-10-21"])
+        self.assertEqual(
+            history["attendance_list"][0]["submitted_datetime"], "2024-10-21 09:00:00"
+        )
+        subscriber = self.api("GET", "/subscriber/PID-API-1").json()
+        self.assertEqual(subscriber["given_name"], "José Ñandú")
+
     def test_iso_datetime_and_location_timezone(self):
         response = self.submit(
             [
