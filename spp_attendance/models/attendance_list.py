@@ -1,3 +1,4 @@
+import re
 import uuid as uuid_lib
 from collections import defaultdict
 from urllib.parse import urlparse
@@ -46,6 +47,10 @@ KEY_FIELDS = frozenset(
 )
 DUPLICATE_KEY_INDEX = "spp_attendance_list_duplicate_key_uniq"
 UUID_CONSTRAINT = "spp_attendance_list_uuid_uniq"
+#: A UUID in the form ``str(uuid.UUID(...))`` writes (lower case, hyphens).
+CANONICAL_UUID = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
 
 
 def _is_true(value):
@@ -236,6 +241,8 @@ class AttendanceList(models.Model):
         """Canonical form of a client UUID ("" / None -> False)."""
         if not value:
             return False
+        if isinstance(value, str) and CANONICAL_UUID.fullmatch(value):
+            return value  # already canonical: what most clients send
         try:
             return str(uuid_lib.UUID(str(value).strip()))
         except ValueError as exc:

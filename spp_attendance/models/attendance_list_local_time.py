@@ -1,6 +1,6 @@
 import functools
 import re
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 
 import pytz
 
@@ -15,6 +15,44 @@ def zone(tz_name):
     """``pytz.timezone(tz_name)``, looked up once per name (a batch localises
     thousands of moments in a handful of zones)."""
     return pytz.timezone(tz_name)
+
+
+#: The last second of an hour, from its first.
+_REST_OF_HOUR = timedelta(minutes=59, seconds=59)
+
+
+@functools.lru_cache(maxsize=65536)
+def regular_offset(tz_name, hour):
+    """The UTC offset of every wall-clock time of the local ``hour`` (a naive
+    datetime at :00:00) in ``tz_name``, or ``None`` when the hour holds a
+    change of offset, a skipped or a repeated time.
+
+    Such an hour is read with ``pytz`` time by time; any other maps each of its
+    times to one moment by one subtraction, which a batch of cards does
+    thousands of times in a few hours. An offset change inside the hour makes
+    its first and last second differ; a skipped or repeated time at either
+    end makes ``is_dst`` matter there; either way there is no single offset.
+    """
+    tz = zone(tz_name)
+    offsets = {
+        tz.localize(moment, is_dst=is_dst).utcoffset()
+        for moment in (hour, hour + _REST_OF_HOUR)
+        for is_dst in (False, True)
+    }
+    return offsets.pop() if len(offsets) == 1 else None
+
+
+def to_utc(local, tz_name):
+    """``(utc, regular)``: the naive UTC moment of the naive wall-clock time
+    ``local`` (no microseconds) in ``tz_name``, and whether its hour is regular
+    (see :func:`regular_offset`: then ``local`` is also what the moment reads
+    back as). A skipped or repeated time is read as standard time
+    (``is_dst=False``)."""
+    offset = regular_offset(tz_name, local.replace(minute=0, second=0))
+    if offset is not None:
+        return local - offset, True
+    aware = zone(tz_name).localize(local, is_dst=False)
+    return aware.astimezone(pytz.utc).replace(tzinfo=None), False
 
 
 class AttendanceListLocalTime(models.Model):
@@ -78,11 +116,21 @@ class AttendanceListLocalTime(models.Model):
         if isinstance(company, int):
             company = self.env["res.company"].browse(company)
         tz_name = tz_name or self._resolve_tz(location, company)
-        tz = zone(tz_name)
-        # is_dst=False picks standard time for ambiguous and missing local times
-        aware = tz.localize(local_datetime.replace(microsecond=0), is_dst=False)
-        utc = aware.astimezone(pytz.utc).replace(tzinfo=None)
+        utc = to_utc(local_datetime.replace(microsecond=0), tz_name)[0]
         return utc, tz_name, local_datetime.date(), local_datetime.strftime("%H:%M:%S")
+
+    @api.model
+    def _wall_clock(self, local_datetime, tz_name):
+        """``(utc, local_date, local_time)`` of a naive wall-clock time in
+        ``tz_name``, as stored: the moment as :meth:`_localize` reads it, and the
+        local date and time read back from that moment, as
+        :meth:`_compute_local_date_time` computes them (a time that a DST change
+        skips becomes the time it turned into, e.g. 02:30 -> 03:30)."""
+        local = local_datetime.replace(microsecond=0)
+        utc, regular = to_utc(local, tz_name)
+        if not regular:
+            local = pytz.utc.localize(utc).astimezone(zone(tz_name))
+        return utc, local.date(), local.strftime("%H:%M:%S")
 
     @api.model
     def _normalize_time(self, value):

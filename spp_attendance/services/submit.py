@@ -239,16 +239,15 @@ class SubmitService(ReferenceChecks):
             subscriber = subscribers[card.person_id]
             tz_name = self.tz_name(card.location_id, subscriber.company_id)
             if card.moment.tzinfo is None:
-                utc = Attendance._localize(card.moment, tz_name=tz_name)[0]
+                utc, local_date, local_time = Attendance._wall_clock(
+                    card.moment, tz_name
+                )
             else:
                 utc = card.moment.astimezone(pytz.utc).replace(
                     tzinfo=None, microsecond=0
                 )
-            # Read back from the moment, as the model computes them: a wall-clock
-            # time that a DST change skips is stored (and keyed) as the time it
-            # became, e.g. 02:30 -> 03:30.
-            local = pytz.utc.localize(utc).astimezone(Attendance._zone(tz_name))
-            local_date, local_time = local.date(), local.strftime("%H:%M:%S")
+                local = pytz.utc.localize(utc).astimezone(Attendance._zone(tz_name))
+                local_date, local_time = local.date(), local.strftime("%H:%M:%S")
             item.vals = {
                 "subscriber_id": subscriber.id,
                 "attendance_datetime": utc,

@@ -13,6 +13,7 @@ from . import (
     test_daily_summary,
     test_gc_thresholds,
     test_indexes,
+    test_local_time_offsets,
     test_oauth_client_library,
     test_participation,
     test_performance,

@@ -6,6 +6,7 @@ import uuid
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate as validate_openapi
 
+from odoo.exceptions import ValidationError
 from odoo.tests import TransactionCase, tagged
 
 from odoo.addons.spp_attendance.api import schemas
@@ -228,6 +229,24 @@ class TestContract(TransactionCase):
             dump(schemas.Error, {"error": {"code": 404, "message": "x"}}),
             {"error": {"code": 404, "message": "x"}},
         )
+
+    def test_uuid_is_stored_in_the_form_uuid_writes(self):
+        """Canonical values take a shortcut; every form ends the same."""
+        Attendance = self.env["spp.attendance.list"]
+        value = uuid.uuid4()
+        for form in (
+            str(value),
+            str(value).upper(),
+            value.hex,
+            value.urn,
+            "{%s}" % value,
+            " %s " % value,
+        ):
+            with self.subTest(form=form):
+                self.assertEqual(Attendance._normalize_uuid(form), str(value))
+        for bad in ("123", "g" * 32, "123e4567-e89b-12d3-a456-42661417400"):
+            with self.subTest(bad=bad), self.assertRaises(ValidationError):
+                Attendance._normalize_uuid(bad)
 
     def test_document_uuid_is_what_the_model_accepts(self):
         document = api_document()
