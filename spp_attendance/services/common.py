@@ -83,17 +83,17 @@ class ReferenceChecks(Service):
             for r in self.env[model].search([])
         ]
 
-    def tz_name(self, location_id, company):
+    def tz_name(self, location_id, company_id):
         """The timezone of records at this location and company (see the model's
         ``_resolve_tz``), resolved once per location and company for the whole
         batch, the location read from the worker's copy."""
-        place = (location_id or False, company.id)
+        place = (location_id or False, company_id)
         if place not in self._tz_names:
             location = self.env["spp.attendance.location"]._api_browse(
                 [location_id] if location_id else []
             )
             self._tz_names[place] = self.env["spp.attendance.list"]._resolve_tz(
-                location or None, company
+                location or None, self.env["res.company"].browse(company_id)
             )
         return self._tz_names[place]
 

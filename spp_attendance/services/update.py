@@ -105,7 +105,7 @@ class UpdateService(ReferenceChecks):
             }
             row.update(vals)
             row["attendance_tz"] = self.tz_name(
-                row["attendance_location_id"], record.company_id
+                row["attendance_location_id"], record.company_id.id
             )
             local = pytz.utc.localize(row["attendance_datetime"]).astimezone(
                 Attendance._zone(row["attendance_tz"])
@@ -203,7 +203,7 @@ class UpdateService(ReferenceChecks):
                 location_id = vals.get(
                     "attendance_location_id", record.attendance_location_id.id
                 )
-                tz_name = self.tz_name(location_id, record.company_id)
+                tz_name = self.tz_name(location_id, record.company_id.id)
                 vals["attendance_datetime"] = record._localize(moment, tz_name=tz_name)[
                     0
                 ]

@@ -141,3 +141,34 @@ class TestSubmitInsert(AttendanceCase):
                 },
             )
         self.assertFalse(self.Attendance.search([("subscriber_id", "=", self.ann.id)]))
+
+    def test_create_rules_apply_to_the_whole_batch(self):
+        """A record rule on create refuses the batch if it refuses one record,
+        and nothing is stored; the same rule lets a batch it allows through."""
+        self.env["ir.rule"].create(
+            {
+                "name": "No absences by managers (test)",
+                "model_id": self.env["ir.model"]._get_id("spp.attendance.list"),
+                "groups": [
+                    (4, self.env.ref("spp_attendance.group_attendance_manager").id)
+                ],
+                "domain_force": "[('attendance_category', '!=', 'absent')]",
+                "perm_read": False,
+                "perm_write": False,
+                "perm_unlink": False,
+                "perm_create": True,
+            }
+        )
+        service = SubmitService(self.env(user=self.manager))
+        submission = {
+            "submitted_by": "x",
+            "submitted_datetime": datetime(2024, 3, 14, 6, 0),
+        }
+        with self.assertRaises(AccessError):
+            service.submit(self.cards(), submission)  # card 1 is an absence
+        self.assertFalse(
+            self.Attendance.search([("subscriber_id", "in", (self.ann + self.ben).ids)])
+        )
+        allowed = [card for card in self.cards() if card.category != "absent"]
+        results = SubmitService(self.env(user=self.manager)).submit(allowed, submission)
+        self.assertEqual([r.status for r in results], ["created"] * 3)
