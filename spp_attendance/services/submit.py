@@ -168,7 +168,8 @@ class SubmitService(ReferenceChecks):
             return Attendance
         self.env.flush_all()
         rows = [{**item.vals, **item.computed} for item in items]
-        now, uid = self.env.cr.now(), self.env.uid
+        # the transaction's start, as cr.now() gives it, without its own query
+        now, uid = SQL("(now() AT TIME ZONE 'UTC')"), self.env.uid
         self.env.cr.execute(
             SQL(
                 """
