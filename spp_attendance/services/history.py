@@ -41,15 +41,26 @@ class References:
             model: env[model]._api_rows()
             for model in ("spp.attendance.type", "spp.attendance.location")
         }
+        self.payloads = {}
 
     def named(self, model, id_):
+        """``{"id", "name", "description"}`` of a type or location (``{}`` for
+        none): one dict per reference and page, shared by its records (the
+        payload is only read, by the response model)."""
         if not id_:
             return {}
-        row = self.rows[model].get(id_)
-        if row is None:  # not readable by this user: let the ORM say so
-            record = self.env[model].browse(id_)
-            row = (record.name, record.description)
-        return {"id": id_, "name": row[0], "description": row[1] or False}
+        key = (model, id_)
+        if key not in self.payloads:
+            row = self.rows[model].get(id_)
+            if row is None:  # not readable by this user: let the ORM say so
+                record = self.env[model].browse(id_)
+                row = (record.name, record.description)
+            self.payloads[key] = {
+                "id": id_,
+                "name": row[0],
+                "description": row[1] or False,
+            }
+        return self.payloads[key]
 
 
 def record_payload(row, references):

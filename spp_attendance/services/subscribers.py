@@ -79,11 +79,11 @@ class SubscriberService(Service):
         return domain, offset, total
 
     def search_page(self, domain, offset, limit, after_id, total=None):
-        """Subscribers ordered by id, by offset or after an id (cursor):
-        ``(page, total, has_more)``."""
+        """Subscribers ordered by id, by offset or after an id (cursor), with
+        their identifier read: ``(page, total, has_more)``."""
         domain, offset, total = self._window(domain, offset, after_id, total)
         records = self.Subscriber.search_fetch(
-            domain, PAYLOAD_FIELDS, order="id", offset=offset, limit=limit + 1
+            domain, ["person_identifier"], order="id", offset=offset, limit=limit + 1
         )
         return records[:limit], total, len(records) > limit
 
