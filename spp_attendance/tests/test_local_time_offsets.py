@@ -72,25 +72,29 @@ class TestLocalTimeOffsets(TransactionCase):
         """Paris skips 02:00-03:00 on 2024-03-31 and repeats 02:00-03:00 on
         2024-10-27; Lord Howe moves by half an hour."""
         Attendance = self.env["spp.attendance.list"]
-        cases = {
-            ("Europe/Paris", datetime(2024, 3, 31, 2, 30)): (
+        paris, lord_howe = "Europe/Paris", "Australia/Lord_Howe"
+        cases = (  # zone, wall clock, UTC moment, local time read back
+            (
+                paris,
+                datetime(2024, 3, 31, 2, 30),
                 datetime(2024, 3, 31, 1, 30),
                 "03:30:00",
             ),
-            ("Europe/Paris", datetime(2024, 10, 27, 2, 30)): (
+            (
+                paris,
+                datetime(2024, 10, 27, 2, 30),
                 datetime(2024, 10, 27, 1, 30),
                 "02:30:00",
             ),
-            ("Europe/Paris", datetime(2024, 7, 1, 8, 0)): (
-                datetime(2024, 7, 1, 6, 0),
-                "08:00:00",
-            ),
-            ("Australia/Lord_Howe", datetime(2024, 4, 7, 1, 45)): (
+            (paris, datetime(2024, 7, 1, 8), datetime(2024, 7, 1, 6), "08:00:00"),
+            (
+                lord_howe,
+                datetime(2024, 4, 7, 1, 45),
                 datetime(2024, 4, 6, 15, 15),
                 "01:45:00",
             ),
-        }
-        for (tz_name, local), (utc, local_time) in cases.items():
+        )
+        for tz_name, local, utc, local_time in cases:
             with self.subTest(tz=tz_name, local=local):
                 got = Attendance._wall_clock(local, tz_name)
                 self.assertEqual(got[0], utc)
