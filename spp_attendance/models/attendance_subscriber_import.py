@@ -1,3 +1,5 @@
+import copy
+import datetime
 from collections import defaultdict
 
 from odoo import api, models
@@ -11,6 +13,10 @@ BULK_CONTEXT = {
     "mail_create_nosubscribe": True,
     "mail_notrack": True,
 }
+
+#: ``cr.cache`` key of the memo of :func:`page_defaults` and
+#: :func:`shared_precomputes`, present while ``_import_create`` creates a page.
+PAGE_MEMO = "spp_attendance.import_page_memo"
 
 
 class AttendanceSubscriberImport(models.Model):
@@ -29,11 +35,153 @@ class AttendanceSubscriberImport(models.Model):
         # Pending writes of others go first, so that the batched flush below
         # only has the new records' values to write.
         self.env.flush_all()
-        subscribers = self.with_context(**BULK_CONTEXT).create(vals_list)
+        cache = self.env.cr.cache
+        cache[PAGE_MEMO] = {}
+        try:
+            subscribers = self.with_context(**BULK_CONTEXT).create(vals_list)
+        finally:
+            cache.pop(PAGE_MEMO, None)
         for records in (subscribers.partner_id, subscribers):
             records._recompute_recordset()
             flush_batched(records)
         return subscribers
+
+    @api.model
+    def _add_missing_default_values(self, values):
+        return page_defaults(self, values, super()._add_missing_default_values)
+
+
+class ResPartnerImport(models.Model):
+    """The contacts of a page: defaults and precomputed values computed once
+    per page when they cannot differ (see :func:`page_defaults` and
+    :func:`shared_precomputes`); ``create()`` is otherwise untouched."""
+
+    _inherit = "res.partner"
+
+    @api.model
+    def _add_missing_default_values(self, values):
+        return page_defaults(self, values, super()._add_missing_default_values)
+
+    def _add_precomputed_values(self, vals_list):
+        return shared_precomputes(self, vals_list, super()._add_precomputed_values)
+
+
+def _is_mutable(value):
+    return isinstance(value, list | dict | set)
+
+
+def page_defaults(model, values, add_missing_default_values):
+    """``model._add_missing_default_values(values)``, computed once per page
+    for the records given the same fields.
+
+    Outside a page (no memo in ``cr.cache``) it is the ORM's, untouched. In a
+    page, the ORM's method runs for the first two records given a set of
+    fields; when both got the same defaults (the values added for the fields
+    they were not given), the next records given that set of fields get
+    these defaults without asking again. Plain ``create()`` computes every
+    record's defaults before inserting any, with the same environment and
+    fields asked for: a default can only differ from one record to the next
+    when it does not depend on the environment and the database alone (a
+    clock, a sequence, a random draw). Such a default shows up as a
+    difference between the first two records, or as a date: the set of
+    fields then keeps the ORM's method for every record. A default that is a
+    mutable value (an x2many's commands) is copied for each record.
+    """
+    memo = model.env.cr.cache.get(PAGE_MEMO)
+    if memo is None or _has_properties(model, memo):
+        return add_missing_default_values(values)
+    key = ("defaults", model._name, id(model.env), frozenset(values))
+    entry = memo.get(key)
+    if entry is None or entry["state"] != "stable":
+        result = add_missing_default_values(values)
+        defaults = {name: value for name, value in result.items() if name not in values}
+        if entry is None:
+            # the environment is kept so that its id is not reused
+            memo[key] = {
+                "state": "sampled",
+                "defaults": copy.deepcopy(defaults),
+                "env": model.env,
+            }
+        elif entry["state"] == "sampled":
+            stable = defaults == entry["defaults"] and not any(
+                isinstance(value, datetime.date) for value in defaults.values()
+            )
+            entry["state"] = "stable" if stable else "plain"
+            entry["mutable"] = [n for n, v in defaults.items() if _is_mutable(v)]
+        return result
+    result = dict(entry["defaults"])
+    for name in entry["mutable"]:
+        result[name] = copy.deepcopy(result[name])
+    result.update(values)
+    return result
+
+
+def _has_properties(model, memo):
+    """Whether ``model`` has a properties field (whose defaults the ORM adds
+    per record after the others): then its defaults are always the ORM's."""
+    key = ("properties", model._name)
+    if key not in memo:
+        memo[key] = any(f.type == "properties" for f in model._fields.values())
+    return memo[key]
+
+
+def _frozen(value):
+    if isinstance(value, list | tuple):
+        return tuple(_frozen(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _frozen(v)) for k, v in value.items()))
+    if isinstance(value, set | frozenset):
+        return frozenset(_frozen(v) for v in value)
+    hash(value)  # TypeError when it cannot be compared as a key
+    return value
+
+
+def shared_precomputes(model, vals_list, add_precomputed_values):
+    """``model._add_precomputed_values(vals_list)``, computed once per group
+    of records that agree on every field the precomputed fields depend on.
+
+    Outside a page it is the ORM's, untouched. The ORM computes a
+    ``precompute`` field on a new record made of the record's values; its
+    compute method depends on the fields it declares (``@api.depends``, the
+    contract on which the ORM itself decides what to recompute), and the
+    environment is the same for the whole page. Records given the same
+    values for those fields (and the same set of fields) therefore get the
+    same precomputed values: the ORM computes them for the first record of
+    each group, and the others get a copy. A precomputed value that is a
+    mutable value (x2many commands) is never shared: such a page keeps the
+    ORM's method.
+    """
+    memo = model.env.cr.cache.get(PAGE_MEMO)
+    precomputable = [f for f in model._fields.values() if f.precompute]
+    if memo is None or len(vals_list) < 2 or not precomputable:
+        return add_precomputed_values(vals_list)
+    depends = model.pool.field_depends
+    names = {f.name for f in precomputable}
+    for field in precomputable:
+        names.update(path.split(".")[0] for path in depends[field])
+    groups = defaultdict(list)
+    try:
+        for vals in vals_list:
+            signature = (
+                frozenset(vals),
+                tuple((n, _frozen(vals[n])) for n in sorted(names) if n in vals),
+            )
+            groups[signature].append(vals)
+    except TypeError:
+        return add_precomputed_values(vals_list)
+    representatives = [group[0] for group in groups.values()]
+    add_precomputed_values(representatives)
+    for first, *others in groups.values():
+        precomputed = first.get("__precomputed__")
+        if not precomputed or not others:
+            continue
+        if any(_is_mutable(first[field.name]) for field in precomputed):
+            add_precomputed_values(others)
+            continue
+        for vals in others:
+            vals["__precomputed__"] = set(precomputed)
+            for field in precomputed:
+                vals[field.name] = first[field.name]
 
 
 def flush_batched(records):
@@ -65,7 +213,7 @@ def flush_batched(records):
         dirty = cache.get_dirty_records(model, field)
         if not dirty or not ids.issuperset(dirty._ids):
             continue
-        columns[field] = dirty._ids
+        columns[field] = set(dirty._ids)
     if not columns:
         return
     # records grouped by the columns they have pending (usually all the same)

@@ -1,11 +1,19 @@
 """The registry import creates subscribers in bulk (Odoo's bulk-import context,
-the new contacts' computed values written in one statement) and reads a page's
+defaults and shared precomputed values computed once per page, the new
+contacts' computed values written in one statement) and reads a page's
 subscribers in one query. What ``create()`` stores must be stored all the same:
 compared here field by field with twins made by ``create()``."""
 
+import datetime
+import itertools
+
 from odoo.tests import tagged
 
-from ..models.attendance_subscriber_import import flush_batched
+from ..models.attendance_subscriber_import import (
+    PAGE_MEMO,
+    flush_batched,
+    page_defaults,
+)
 from .registry_common import RegistryImportCase
 
 #: Stored fields that differ between a record and its twin by construction.
@@ -40,22 +48,23 @@ class TestRegistryImportBulk(RegistryImportCase):
         self.env.flush_all()
         return self.env.cr.sql_log_count - before
 
-    def test_created_as_create_creates_them(self):
-        self.import_persons(6)
-        imported = self.registry_subscribers()
-        self.assertEqual(len(imported), 6)
-        # what the ORM's cache holds is what the database holds
+    def assert_twins(self, imported, twins):
+        """Every stored field of ``imported`` and their contacts equals their
+        twins' (made by ``create()``), read back from the database."""
         Partner = self.env["res.partner"]
-
-        def values():
-            return (
-                imported.read(stored_fields(self.Subscriber)),
-                imported.partner_id.read(stored_fields(Partner)),
-            )
-
-        cached = values()
         self.env.invalidate_all()
-        self.assertEqual(cached, values())
+        for model, records, their_twins in (
+            (self.Subscriber, imported, twins),
+            (Partner, imported.partner_id, twins.partner_id),
+        ):
+            names = stored_fields(model)
+            self.assertIn("create_uid", names)
+            for record, twin in zip(records, their_twins, strict=True):
+                values, twin_values = record.read(names)[0], twin.read(names)[0]
+                values.pop("id"), twin_values.pop("id")
+                self.assertEqual(values, twin_values, record._name)
+
+    def create_twins(self, imported):
         twins = self.Subscriber.with_user(self.manager).create(
             [
                 {
@@ -73,22 +82,154 @@ class TestRegistryImportBulk(RegistryImportCase):
         # flushed as the user who created them, as an import flushes its page
         # (the ORM writes the flushing user's id in write_uid)
         twins.env.flush_all()
-        twins = twins.sudo()
+        return twins.sudo()
+
+    def test_created_as_create_creates_them(self):
+        self.import_persons(6)
+        imported = self.registry_subscribers()
+        self.assertEqual(len(imported), 6)
+        # what the ORM's cache holds is what the database holds
+        Partner = self.env["res.partner"]
+
+        def values():
+            return (
+                imported.read(stored_fields(self.Subscriber)),
+                imported.partner_id.read(stored_fields(Partner)),
+            )
+
+        cached = values()
         self.env.invalidate_all()
-        for model, records, their_twins in (
-            (self.Subscriber, imported, twins),
-            (Partner, imported.partner_id, twins.partner_id),
-        ):
-            names = stored_fields(model)
-            self.assertIn("create_uid", names)
-            for record, twin in zip(records, their_twins, strict=True):
-                values, twin_values = record.read(names)[0], twin.read(names)[0]
-                values.pop("id"), twin_values.pop("id")
-                self.assertEqual(values, twin_values, record._name)
+        self.assertEqual(cached, values())
+        self.assert_twins(imported, self.create_twins(imported))
         for partner in imported.partner_id:
             self.assertEqual(partner.commercial_partner_id, partner)
             self.assertEqual(partner.create_uid, self.manager)
             self.assertEqual(partner.company_id, self.env.company)
+
+    def test_defaults_of_the_page_are_those_of_create(self):
+        """Defaults computed once per page: a user default (``ir.default``) and
+        a ``default_*`` key of the context reach every person of the page as
+        ``create()`` gives them, and the memo lives only during the page."""
+        Partner = self.env["res.partner"]
+        self.env["ir.default"].set("res.partner", "comment", "<p>from a registry</p>")
+        self.env["ir.default"].set("res.partner", "tz", "Africa/Nairobi")
+        log = self.import_persons(12)
+        self.assertEqual(self.counts(log), (12, 0, 0, 0))
+        self.assertNotIn(PAGE_MEMO, self.env.cr.cache)
+        imported = self.registry_subscribers()
+        self.assertEqual(set(imported.partner_id.mapped("tz")), {"Africa/Nairobi"})
+        self.assert_twins(imported, self.create_twins(imported))
+        # a default_* key of the context: the ORM's and the page's agree
+        vals = [
+            {
+                "person_identifier": f"CTX{i}",
+                "family_name": f"Ctx{i}",
+                "company_id": self.env.company.id,
+            }
+            for i in range(5)
+        ]
+        Subscriber = self.Subscriber.with_context(default_active=False)
+        bulk = Subscriber._import_create(vals)
+        plain = Subscriber.create(
+            [dict(v, person_identifier="P" + v["person_identifier"]) for v in vals]
+        )
+        self.assertEqual(bulk.mapped("active"), [False] * 5)
+        self.assertEqual(bulk.mapped("active"), plain.mapped("active"))
+        self.assertEqual(
+            bulk.partner_id.mapped("comment"), plain.partner_id.mapped("comment")
+        )
+        self.assertEqual(len(Partner.browse(bulk.partner_id.ids).exists()), 5)
+
+    def test_page_defaults_fall_back_to_the_orm_when_they_vary(self):
+        """The memo is used only after two records of the same fields got the
+        same defaults, never for dates, and mutable defaults are copied."""
+        Partner = self.env["res.partner"]
+        calls = []
+
+        def orm(defaults):
+            def add_missing_default_values(values):
+                calls.append(values)
+                return dict(next(defaults), **values)
+
+            return add_missing_default_values
+
+        def run(defaults, count=6):
+            calls.clear()
+            self.env.cr.cache[PAGE_MEMO] = {}
+            try:
+                function = orm(defaults)
+                return [
+                    page_defaults(Partner, {"name": f"N{i}"}, function)
+                    for i in range(count)
+                ]
+            finally:
+                del self.env.cr.cache[PAGE_MEMO]
+
+        # the same defaults: asked twice, then remembered
+        results = run(itertools.repeat({"ref": "R", "category_id": [(6, 0, [])]}))
+        self.assertEqual(len(calls), 2)
+        self.assertEqual(
+            results,
+            [{"ref": "R", "category_id": [(6, 0, [])], "name": f"N{i}"} for i in range(6)],
+        )
+        # each record has its own copy of a mutable default
+        results[3]["category_id"][0][2].append(1)
+        self.assertEqual(results[4]["category_id"], [(6, 0, [])])
+        # a default that changes from call to call (a sequence, a clock...)
+        results = run({"ref": str(i)} for i in itertools.count())
+        self.assertEqual(len(calls), 6)
+        self.assertEqual([r["ref"] for r in results], [str(i) for i in range(6)])
+        # a date is never remembered, even when the first two agree
+        today = datetime.date(2024, 1, 1)
+        results = run(itertools.repeat({"date": today}))
+        self.assertEqual(len(calls), 6)
+        # another set of fields is sampled on its own
+        self.env.cr.cache[PAGE_MEMO] = {}
+        try:
+            function = orm(itertools.repeat({"ref": "R"}))
+            calls.clear()
+            for values in ({"name": "a"}, {"name": "b", "email": "x"}) * 3:
+                page_defaults(Partner, values, function)
+            self.assertEqual(len(calls), 4)
+        finally:
+            del self.env.cr.cache[PAGE_MEMO]
+        # outside a page: always the ORM's
+        calls.clear()
+        function = orm(itertools.repeat({"ref": "R"}))
+        for i in range(3):
+            page_defaults(Partner, {"name": f"N{i}"}, function)
+        self.assertEqual(len(calls), 3)
+
+    def test_shared_precomputes_follow_their_dependencies(self):
+        """A precomputed value (the contact's salesperson, ``user_id``, from its
+        parent company) is shared only between contacts that agree on what it
+        depends on: contacts of a company get the company's, the others none,
+        as ``create()`` gives them."""
+        Partner = self.env["res.partner"]
+        company = Partner.create(
+            {"name": "Registry Co", "is_company": True, "user_id": self.manager.id}
+        )
+        vals = [
+            {"name": f"Person {i}", **({"parent_id": company.id} if i % 2 else {})}
+            for i in range(8)
+        ]
+        plain = Partner.create([dict(v) for v in vals])
+        self.env.cr.cache[PAGE_MEMO] = {}
+        try:
+            shared = Partner.create([dict(v) for v in vals])
+        finally:
+            del self.env.cr.cache[PAGE_MEMO]
+        self.assertEqual(
+            [partner.user_id.id for partner in shared],
+            [self.manager.id if i % 2 else False for i in range(8)],
+        )
+        names = [n for n in stored_fields(Partner) if n not in ("create_date", "write_date")]
+        self.env.flush_all()
+        self.env.invalidate_all()
+        for record, twin in zip(shared, plain, strict=True):
+            values, twin_values = record.read(names)[0], twin.read(names)[0]
+            values.pop("id"), twin_values.pop("id")
+            self.assertEqual(values, twin_values)
 
     def test_no_chatter_per_created_person_but_changes_tracked(self):
         self.import_persons(20)
