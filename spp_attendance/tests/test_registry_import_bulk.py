@@ -170,7 +170,10 @@ class TestRegistryImportBulk(RegistryImportCase):
         self.assertEqual(len(calls), 2)
         self.assertEqual(
             results,
-            [{"ref": "R", "category_id": [(6, 0, [])], "name": f"N{i}"} for i in range(6)],
+            [
+                {"ref": "R", "category_id": [(6, 0, [])], "name": f"N{i}"}
+                for i in range(6)
+            ],
         )
         # each record has its own copy of a mutable default
         results[3]["category_id"][0][2].append(1)
@@ -223,7 +226,9 @@ class TestRegistryImportBulk(RegistryImportCase):
             [partner.user_id.id for partner in shared],
             [self.manager.id if i % 2 else False for i in range(8)],
         )
-        names = [n for n in stored_fields(Partner) if n not in ("create_date", "write_date")]
+        names = [
+            n for n in stored_fields(Partner) if n not in ("create_date", "write_date")
+        ]
         self.env.flush_all()
         self.env.invalidate_all()
         for record, twin in zip(shared, plain, strict=True):
