@@ -42,6 +42,7 @@ class AttendanceSubscriberImport(models.Model):
         finally:
             cache.pop(PAGE_MEMO, None)
         for records in (subscribers.partner_id, subscribers):
+            share_related_values(records)
             records._recompute_recordset()
             flush_batched(records)
         return subscribers
@@ -182,6 +183,55 @@ def shared_precomputes(model, vals_list, add_precomputed_values):
             vals["__precomputed__"] = set(precomputed)
             for field in precomputed:
                 vals[field.name] = first[field.name]
+
+
+def share_related_values(records):
+    """Compute the stored related fields of ``records`` that read a field of
+    the record itself (``image_128`` is ``image_1920``), when that field has
+    the same value on every record: one assignment for all of them instead
+    of one per record.
+
+    The ORM's ``_compute_related`` assigns each record
+    ``_process_related(record[source])``; with one source value this is one
+    value, assigned here as the ORM assigns it (under the same protection,
+    the recomputation marks removed the same way, as superuser when the field
+    is computed as superuser). A new contact's four ``image_*`` fields: 60 ms
+    per page of 1,000 contacts, one per-record write each, for nothing (no
+    image). A related field through another record, a relational one, one
+    whose compute is not the ORM's ``_compute_related``, or records that do
+    not share the source value are left to the ORM's recomputation.
+    """
+    if len(records) < 2:
+        return
+    env = records.env
+    for field in records._fields.values():
+        if not (
+            field.store
+            and isinstance(field.related, str)
+            and "." not in field.related
+            and not field.relational
+            and field.compute == field._compute_related
+        ):
+            continue
+        source = records._fields[field.related]
+        todo = env.records_to_compute(field)
+        if (
+            source.translate
+            or not set(records._ids) <= set(todo._ids)
+            or env.records_to_compute(source)
+        ):
+            continue
+        recs = records.sudo() if field.compute_sudo else records
+        cached = list(env.cache.get_values(recs, source))
+        if len(cached) != len(recs) or any(v != cached[0] for v in cached):
+            continue
+        value = field._process_related(recs[:1][source.name], recs.env)
+        computed = records.pool.field_computed.get(field, [field])
+        for f in computed:
+            if f.store:
+                env.remove_to_compute(f, recs)
+        with recs.env.protecting(computed, recs):
+            recs[field.name] = value
 
 
 def flush_batched(records):

@@ -4,17 +4,22 @@ contacts' computed values written in one statement) and reads a page's
 subscribers in one query. What ``create()`` stores must be stored all the same:
 compared here field by field with twins made by ``create()``."""
 
+import base64
 import datetime
 import itertools
 
 from odoo.tests import tagged
+from odoo.tools import file_open
 
 from ..models.attendance_subscriber_import import (
     PAGE_MEMO,
     flush_batched,
     page_defaults,
+    share_related_values,
 )
 from .registry_common import RegistryImportCase
+
+IMAGES = ("image_1920", "image_1024", "image_512", "image_256", "image_128")
 
 #: Stored fields that differ between a record and its twin by construction.
 OWN = {
@@ -63,6 +68,33 @@ class TestRegistryImportBulk(RegistryImportCase):
                 values, twin_values = record.read(names)[0], twin.read(names)[0]
                 values.pop("id"), twin_values.pop("id")
                 self.assertEqual(values, twin_values, record._name)
+        # the contacts' images (attachments, no column): none, as create()'s
+        self.assert_same_images(imported.partner_id, twins.partner_id)
+
+    def assert_same_images(self, records, twins):
+        self.env.flush_all()
+        self.env.invalidate_all()
+
+        def images(partners):
+            return [tuple(p[name] for name in IMAGES) for p in partners.sudo()]
+
+        self.assertEqual(images(records), images(twins))
+        Attachment = self.env["ir.attachment"].sudo()
+
+        def attachments(partners):
+            return sorted(
+                (partner_index, attachment.res_field, attachment.checksum)
+                for partner_index, partner in enumerate(partners)
+                for attachment in Attachment.search(
+                    [
+                        ("res_model", "=", "res.partner"),
+                        ("res_id", "=", partner.id),
+                        ("res_field", "in", list(IMAGES)),
+                    ]
+                )
+            )
+
+        self.assertEqual(attachments(records), attachments(twins))
 
     def create_twins(self, imported):
         twins = self.Subscriber.with_user(self.manager).create(
@@ -235,6 +267,34 @@ class TestRegistryImportBulk(RegistryImportCase):
             values, twin_values = record.read(names)[0], twin.read(names)[0]
             values.pop("id"), twin_values.pop("id")
             self.assertEqual(values, twin_values)
+
+    def test_shared_related_values_are_those_of_the_orm(self):
+        """The stored related images of new contacts, computed once for the
+        contacts that share the source image, are the ORM's: no image, the
+        same image, or different ones (then left to the ORM)."""
+        Partner = self.env["res.partner"]
+
+        def image(name):
+            with file_open(f"base/static/img/{name}", "rb") as file:
+                return base64.b64encode(file.read())
+
+        red, blue = image("partner_root-image.png"), image("user_demo-image.png")
+        for images in ([False] * 3, [red] * 3, [red, False, blue]):
+            vals = [
+                {"name": f"Image {i}", "image_1920": image}
+                for i, image in enumerate(images)
+            ]
+            shared = Partner.create([dict(v) for v in vals])
+            share_related_values(shared)
+            pending = self.env.records_to_compute(Partner._fields["image_128"])
+            # computed once when the contacts share their image, else left
+            self.assertEqual(bool(pending & shared), len(set(images)) > 1)
+            shared._recompute_recordset()
+            plain = Partner.create([dict(v) for v in vals])
+            self.assert_same_images(shared, plain)
+            if images[0]:
+                self.assertTrue(shared[0].image_128)
+                self.assertNotEqual(shared[0].image_128, shared[0].image_1920)
 
     def test_no_chatter_per_created_person_but_changes_tracked(self):
         self.import_persons(20)
