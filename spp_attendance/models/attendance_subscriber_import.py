@@ -23,8 +23,13 @@ class AttendanceSubscriberImport(models.Model):
     """Subscribers created in bulk by the registry import.
 
     ``create()`` all the same (defaults, stored computed fields, constraints,
-    company, creator and dates are the ORM's), with Odoo's bulk-import context
-    and the computed values of the new contacts written in one statement.
+    company, creator and dates are the ORM's, every override of ``create()``
+    runs), with Odoo's bulk-import context; while it creates a page, the
+    defaults (:func:`page_defaults`) and the contacts' precomputed values
+    (:func:`shared_precomputes`) are computed once for the records that
+    cannot differ, the related values that read one same value once
+    (:func:`share_related_values`), and the computed values of the new
+    contacts are written in one statement (:func:`flush_batched`).
     """
 
     _inherit = "spp.attendance.subscriber"  # pylint: disable=consider-merging-classes-inherited
