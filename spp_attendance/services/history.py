@@ -89,6 +89,17 @@ def record_payload(row, references):
     }
 
 
+def day_counts(rows):
+    """``(subscriber id, local date, category, number of records)`` of record
+    rows, for ``_summaries_from_counts``: the days present and absent of
+    persons whose every matching record is among ``rows``."""
+    counts = Counter(
+        (row["subscriber_id"], row["attendance_date"], row["attendance_category"])
+        for row in rows
+    )
+    return [(*key, count) for key, count in counts.items()]
+
+
 def _summary_payload(subscriber, summary, rows, references):
     return {
         "person_id": subscriber.person_identifier,
@@ -141,9 +152,6 @@ class HistoryService(Service):
         :return: :class:`PersonHistory`
         """
         subscriber.ensure_one()
-        summary = subscriber._get_attendance_summaries(with_records=False, **filters)[
-            subscriber.id
-        ]
         Attendance = self.env["spp.attendance.list"]
         domain = Attendance._history_domain(subscriber, **filters)
         if after:
@@ -162,6 +170,15 @@ class HistoryService(Service):
             offset = 0
         rows = self.record_rows(domain, offset=offset, limit=limit + 1)
         page = rows[:limit]
+        if after or offset or len(rows) > limit:
+            summary = subscriber._get_attendance_summaries(
+                with_records=False, **filters
+            )[subscriber.id]
+        else:
+            # The first page holds the whole (filtered) history, as it does for
+            # most persons: its rows give the days and the total, without the
+            # aggregate query.
+            summary = subscriber._summaries_from_counts(day_counts(rows))[subscriber.id]
         last = page[-1] if page else {"attendance_datetime": None, "id": None}
         return PersonHistory(
             payload=_summary_payload(subscriber, summary, page, References(self.env)),
@@ -209,19 +226,14 @@ class HistoryService(Service):
         )
         # every record of the page's persons is read: their days present and
         # absent are counted from those rows, not by a second query
-        rows_by_subscriber, counts = defaultdict(list), Counter()
+        rows = []
         if page:
             domain = self.env["spp.attendance.list"]._history_domain(page, **filters)
-            for row in self.record_rows(domain):
-                rows_by_subscriber[row["subscriber_id"]].append(row)
-                counts[
-                    row["subscriber_id"],
-                    row["attendance_date"],
-                    row["attendance_category"],
-                ] += 1
-        summaries = page._summaries_from_counts(
-            (*key, count) for key, count in counts.items()
-        )
+            rows = self.record_rows(domain)
+        rows_by_subscriber = defaultdict(list)
+        for row in rows:
+            rows_by_subscriber[row["subscriber_id"]].append(row)
+        summaries = page._summaries_from_counts(day_counts(rows))
         references = References(self.env)
         return Page(
             records=[

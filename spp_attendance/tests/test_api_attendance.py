@@ -800,6 +800,49 @@ class TestRead(ApiCase):
         self.assertEqual(body["pagination"]["total_records"], 5)
         self.assertEqual(body["number_of_days_present"], 0)
 
+    def test_summary_is_the_same_from_one_page_or_from_the_aggregate(self):
+        """A first page that holds the whole history counts its days from its
+        own rows; a partial page asks the aggregate: both give the same."""
+        # a second record on a day present, and one on a day absent
+        self.Attendance.create(
+            [
+                {
+                    "subscriber_id": self.juan.id,
+                    "attendance_datetime": datetime(2024, 3, 1, 9, 0),
+                    "attendance_category": "absent",
+                },
+                {
+                    "subscriber_id": self.juan.id,
+                    "attendance_datetime": datetime(2024, 3, 5, 9, 0),
+                    "attendance_category": "present",
+                },
+            ]
+        )
+        for query in (
+            "",
+            "&from_date=2024-03-20",
+            f"&attendance_type={self.training.id}",
+            "&attendance_category=present",
+            "&attendance_category=absent",
+        ):
+            with self.subTest(query=query):
+                whole = self.api("GET", f"/attendance/PID-API-1?limit=100{query}")
+                part = self.api("GET", f"/attendance/PID-API-1?limit=2{query}")
+                whole, part = whole.json(), part.json()
+                self.assertFalse(whole["next_cursor"])
+                self.assertEqual(
+                    len(whole["attendance_list"]), whole["pagination"]["total_records"]
+                )
+                for key in ("dates_present", "number_of_days_present"):
+                    self.assertEqual(whole[key], part[key], key)
+                self.assertEqual(
+                    whole["pagination"]["total_records"],
+                    part["pagination"]["total_records"],
+                )
+        body = self.api("GET", "/attendance/PID-API-1?limit=100").json()
+        self.assertEqual(body["pagination"]["total_records"], 27)
+        self.assertEqual(body["number_of_days_present"], 21)
+
     def test_read_errors(self):
         for query, status, path in (
             ("limit=501", 400, "query/limit"),

@@ -22,7 +22,7 @@ MAX_QUERIES = {
     "submit": 10,
     "update": 13,
     "delete": 11,
-    "history": 5,
+    "history": 4,
     "subscribers": 4,
     "attendances": 5,
 }
