@@ -21,7 +21,7 @@ def zone(tz_name):
 _REST_OF_HOUR = timedelta(minutes=59, seconds=59)
 
 
-@functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=8192)  # ≈ 2 MiB: a few weeks of hours in 20 zones
 def regular_offset(tz_name, hour):
     """The UTC offset of every wall-clock time of the local ``hour`` (a naive
     datetime at :00:00) in ``tz_name``, or ``None`` when the hour holds a
