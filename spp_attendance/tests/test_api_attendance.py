@@ -7,6 +7,8 @@ from datetime import date, datetime, timedelta
 
 from odoo.tests import HttpCase, tagged
 
+from odoo.addons.spp_attendance.api import schemas
+from odoo.addons.spp_attendance.api.validation import BUILT_TO_SHAPE, dump
 from odoo.addons.spp_attendance.controllers.attendance_api import ROUTES, api_document
 
 from .common import UNIQUE_PARAMS
@@ -842,6 +844,53 @@ class TestRead(ApiCase):
         body = self.api("GET", "/attendance/PID-API-1?limit=100").json()
         self.assertEqual(body["pagination"]["total_records"], 27)
         self.assertEqual(body["number_of_days_present"], 21)
+
+    def test_record_answers_are_built_in_their_models_shape(self):
+        """A person's history and a page of /attendances are written as the
+        services build them (``BUILT_TO_SHAPE``): validated through their model,
+        they come out unchanged, for every kind of record."""
+        self.Attendance.create(
+            [
+                {  # every optional value set
+                    "subscriber_id": self.ana.id,
+                    "attendance_datetime": datetime(2024, 4, 1, 6, 0),
+                    "attendance_type_id": self.training.id,
+                    "attendance_location_id": self.lima.id,
+                    "attendance_description": "Évaluation, 東京",
+                    "attendance_external_url": "https://example.org/e/1",
+                    "uuid": "123e4567-e89b-12d3-a456-426614174000",
+                    "submitted_by": "app",
+                    "submitted_datetime": datetime(2024, 4, 1, 7, 0),
+                    "submission_source": "mobile",
+                },
+                {  # none of them, absent
+                    "subscriber_id": self.ana.id,
+                    "attendance_datetime": datetime(2024, 4, 2, 6, 0),
+                    "attendance_category": "absent",
+                },
+            ]
+        )
+        persons = "PID-API-1,PID-API-2,types"
+        for path, model in (
+            ("/attendance/PID-API-2", schemas.PersonHistory),
+            ("/attendance/PID-API-1?limit=5", schemas.PersonHistory),
+            (f"/attendances?person_ids={persons}", schemas.PersonsAttendance),
+            (f"/attendances?person_ids={persons}&limit=1", schemas.PersonsAttendance),
+        ):
+            with self.subTest(path=path):
+                self.assertIn(model, BUILT_TO_SHAPE)
+                response = self.api("GET", path)
+                self.assertEqual(response.status_code, 200, response.text)
+                answer = response.json()
+                self.assertEqual(dump(model, answer), answer)
+        body = self.api("GET", f"/attendances?person_ids={persons}").json()
+        by_person = {r["person_id"]: r for r in body["records"]}
+        self.assertEqual(by_person["types"]["attendance_list"], [])
+        by_date = {r["date"]: r for r in by_person["PID-API-2"]["attendance_list"]}
+        full, bare = by_date["2024-04-01"], by_date["2024-04-02"]
+        self.assertEqual(full["attendance_type"]["name"], "API Training")
+        self.assertEqual(full["uuid"], "123e4567-e89b-12d3-a456-426614174000")
+        self.assertEqual((bare["attendance_type"], bare["uuid"]), ({}, None))
 
     def test_read_errors(self):
         for query, status, path in (
