@@ -9,9 +9,9 @@ without echoing the input back.
 
 import json
 from functools import cache
+from typing import Any
 
-import pydantic_core
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from . import schemas
 from .types import Refusal
@@ -66,6 +66,8 @@ def dump(model, payload):
 #: the services build is exactly what validation through the model gives, for
 #: every kind of record.
 BUILT_TO_SHAPE = frozenset({schemas.PersonHistory, schemas.PersonsAttendance})
+#: Pydantic's serialiser of any value (dicts, lists, dates as ISO 8601).
+_AS_BUILT = TypeAdapter(Any)
 
 
 def dump_json(model, payload):
@@ -74,7 +76,7 @@ def dump_json(model, payload):
     dicts first and then encoded again by ``json.dumps``); see
     :data:`BUILT_TO_SHAPE` for the answers written as built."""
     if model in BUILT_TO_SHAPE:
-        return pydantic_core.to_json(payload)
+        return _AS_BUILT.dump_json(payload)
     return model.model_validate(payload).model_dump_json(exclude_unset=True)
 
 
