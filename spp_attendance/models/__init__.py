@@ -5,6 +5,7 @@ from . import attendance_subscriber
 from . import attendance_subscriber_search
 from . import attendance_subscriber_history
 from . import attendance_subscriber_import
+from . import res_partner
 from . import attendance_list
 from . import attendance_list_local_time
 from . import attendance_list_uniqueness

@@ -24,12 +24,12 @@ class AttendanceSubscriberImport(models.Model):
 
     ``create()`` all the same (defaults, stored computed fields, constraints,
     company, creator and dates are the ORM's, every override of ``create()``
-    runs), with Odoo's bulk-import context; while it creates a page, the
-    defaults (:func:`page_defaults`) and the contacts' precomputed values
-    (:func:`shared_precomputes`) are computed once for the records that
-    cannot differ, the related values that read one same value once
-    (:func:`share_related_values`), and the computed values of the new
-    contacts are written in one statement (:func:`flush_batched`).
+    runs), with Odoo's bulk-import context. While it creates a page, the
+    functions below compute once, for the records that cannot differ, the
+    defaults (:func:`page_defaults`, here and in ``res.partner``), the
+    contacts' precomputed values (:func:`shared_precomputes`) and the related
+    values that read one same value (:func:`share_related_values`), and write
+    the new records' computed values in one statement (:func:`flush_batched`).
     """
 
     _inherit = "spp.attendance.subscriber"  # pylint: disable=consider-merging-classes-inherited
@@ -55,21 +55,6 @@ class AttendanceSubscriberImport(models.Model):
     @api.model
     def _add_missing_default_values(self, values):
         return page_defaults(self, values, super()._add_missing_default_values)
-
-
-class ResPartnerImport(models.Model):
-    """The contacts of a page: defaults and precomputed values computed once
-    per page when they cannot differ (see :func:`page_defaults` and
-    :func:`shared_precomputes`); ``create()`` is otherwise untouched."""
-
-    _inherit = "res.partner"
-
-    @api.model
-    def _add_missing_default_values(self, values):
-        return page_defaults(self, values, super()._add_missing_default_values)
-
-    def _add_precomputed_values(self, vals_list):
-        return shared_precomputes(self, vals_list, super()._add_precomputed_values)
 
 
 def _is_mutable(value):

@@ -39,6 +39,22 @@ def column_arrays(model, names, rows):
     )
 
 
+def select_rows(model, domain, names, **search):
+    """Tuples of the columns ``names`` of the records of ``model`` matching
+    ``domain``, read by one SELECT built by ``_search`` (access rights and record
+    rules applied; ``search``: its ``offset``, ``limit``, ``order``).
+
+    For read-only answers and checks: building ORM records first would cost
+    several times the query for a page of 1,000 records.
+    """
+    model.flush_model(names)
+    query = model._search(domain, **search)
+    model.env.cr.execute(
+        query.select(*(SQL.identifier(model._table, name) for name in names))
+    )
+    return model.env.cr.fetchall()
+
+
 def is_web_url(url):
     parsed = urlparse(url)
     return parsed.scheme.lower() in ("http", "https") and bool(parsed.netloc)

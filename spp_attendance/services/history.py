@@ -4,9 +4,8 @@ offset or keyset) and many persons' (paginated over persons)."""
 from collections import Counter, defaultdict
 
 from odoo import _, fields
-from odoo.tools import SQL
 
-from .common import Service
+from .common import Service, select_rows
 from .exceptions import Invalid, UnknownReference
 from .results import Page, PersonHistory
 from .subscribers import SubscriberService
@@ -46,7 +45,7 @@ class References:
     def named(self, model, id_):
         """``{"id", "name", "description"}`` of a type or location (``{}`` for
         none): one dict per reference and page, shared by its records (the
-        payload is only read, by the response model)."""
+        payload is only read, when it is serialised)."""
         if not id_:
             return {}
         key = (model, id_)
@@ -66,7 +65,7 @@ class References:
 def record_payload(row, references):
     """The upstream JSON shape of an attendance record (a row of
     :meth:`HistoryService.record_rows`); dates stay ``date`` objects, which the
-    response model writes as ``YYYY-MM-DD``."""
+    serialiser writes as ``YYYY-MM-DD`` (see ``BUILT_TO_SHAPE``)."""
     submitted = row["submitted_datetime"]
     return {
         "id": row["id"],
@@ -192,23 +191,16 @@ class HistoryService(Service):
 
     def record_rows(self, domain, offset=0, limit=None):
         """The records matching ``domain`` (record rules applied, in the model's
-        order) as dicts of ``ROW_COLUMNS``, read by one SELECT.
-
-        The API's pages are read-only JSON: building records in the ORM cache
-        first would cost several times the query for a page of 1,000 records.
-        """
+        order) as dicts of ``ROW_COLUMNS``, read by one SELECT (``select_rows``)."""
         Attendance = self.env["spp.attendance.list"]
-        Attendance.check_access_rights("read")
-        Attendance.flush_model()
-        query = Attendance._search(
-            domain, offset=offset, limit=limit, order=Attendance._order
+        rows = select_rows(
+            Attendance,
+            domain,
+            ROW_COLUMNS,
+            offset=offset,
+            limit=limit,
+            order=Attendance._order,
         )
-        self.env.cr.execute(
-            query.select(
-                *(SQL.identifier(Attendance._table, name) for name in ROW_COLUMNS)
-            )
-        )
-        rows = self.env.cr.fetchall()
         return [dict(zip(ROW_COLUMNS, row, strict=True)) for row in rows]
 
     def many(self, person_ids, filters, offset=0, limit=30, after_id=None, total=None):

@@ -13,7 +13,14 @@ from odoo import _, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.tools import SQL
 
-from .common import ReferenceChecks, at, column_arrays, is_web_url, names_sql
+from .common import (
+    ReferenceChecks,
+    at,
+    column_arrays,
+    is_web_url,
+    names_sql,
+    select_rows,
+)
 from .exceptions import (
     BatchRejected,
     DuplicateRecord,
@@ -54,9 +61,9 @@ INSERT_COLUMNS = (
     "api_client_id",
     "duplicate_key",
 )
-#: Inserted columns that the checks after the INSERT read (record rules, URL
+#: Inserted columns that the checks after the INSERT read in Python (the URL
 #: constraint), put in the record cache from the inserted values.
-CACHED_AFTER_INSERT = ("company_id", "attendance_external_url")
+CACHED_AFTER_INSERT = ("attendance_external_url",)
 #: How many times a batch is classified again after losing a race.
 ATTEMPTS = 3
 
@@ -284,16 +291,12 @@ class SubmitService(ReferenceChecks):
         SELECT (record rules applied by ``_search``): the batch needs two
         numbers per person, not a record each."""
         Subscriber = self.env["spp.attendance.subscriber"]
-        query = Subscriber._search(Subscriber._identifiers_domain(person_ids))
-        self.env.cr.execute(
-            query.select(
-                *(
-                    SQL.identifier(Subscriber._table, name)
-                    for name in ("person_identifier", "id", "company_id")
-                )
-            )
+        rows = select_rows(
+            Subscriber,
+            Subscriber._identifiers_domain(person_ids),
+            ("person_identifier", "id", "company_id"),
         )
-        return {row[0]: row[1:] for row in self.env.cr.fetchall()}
+        return {row[0]: row[1:] for row in rows}
 
     def _problem(self, card, subscribers, types, locations):
         """The error that keeps a card from being stored, else ``None``.

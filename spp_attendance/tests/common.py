@@ -1,5 +1,22 @@
 from odoo.tests import TransactionCase, new_test_user
 
+
+def daily_aggregate(where="TRUE"):
+    """SQL of the daily summary computed straight from the active records (the
+    oracle the summary models are checked against); ``where``: more conditions
+    on the records."""
+    return f"""
+    SELECT MIN(id), attendance_date, attendance_type_id, attendance_location_id,
+           company_id,
+           COUNT(*) FILTER (WHERE attendance_category = 'present'),
+           COUNT(*) FILTER (WHERE attendance_category = 'absent'),
+           COUNT(*), COUNT(DISTINCT subscriber_id)
+      FROM spp_attendance_list
+     WHERE active AND {where}
+  GROUP BY attendance_date, attendance_type_id, attendance_location_id, company_id
+"""
+
+
 UNIQUE_PARAMS = {
     "date": "spp_attendance.date_unique",
     "time": "spp_attendance.time_unique",

@@ -11,7 +11,7 @@ from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
 from ..services.submit import SubmitService
-from .common import AttendanceCase
+from .common import AttendanceCase, daily_aggregate
 
 FIELDS = [
     "attendance_date",
@@ -24,16 +24,7 @@ FIELDS = [
     "participant_count",
 ]
 
-DIRECT_AGGREGATE = """
-    SELECT MIN(id), attendance_date, attendance_type_id, attendance_location_id,
-           company_id,
-           COUNT(*) FILTER (WHERE attendance_category = 'present'),
-           COUNT(*) FILTER (WHERE attendance_category = 'absent'),
-           COUNT(*), COUNT(DISTINCT subscriber_id)
-      FROM spp_attendance_list
-     WHERE active AND attendance_date BETWEEN %s AND %s
-  GROUP BY attendance_date, attendance_type_id, attendance_location_id, company_id
-"""
+DIRECT_AGGREGATE = daily_aggregate("attendance_date BETWEEN %s AND %s")
 
 
 def _plan_nodes(plan):

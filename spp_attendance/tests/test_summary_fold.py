@@ -23,20 +23,12 @@ from ..services.archive import ArchiveService
 from ..services.results import Change
 from ..services.submit import SubmitService
 from ..services.update import UpdateService
-from .common import AttendanceCase
+from .common import AttendanceCase, daily_aggregate
 
 DAY = date(2032, 5, 10)
 NEXT_DAY = date(2032, 5, 11)
 
-DAILY = """
-    SELECT MIN(id), attendance_date, attendance_type_id, attendance_location_id,
-           company_id,
-           COUNT(*) FILTER (WHERE attendance_category = 'present'),
-           COUNT(*) FILTER (WHERE attendance_category = 'absent'),
-           COUNT(*), COUNT(DISTINCT subscriber_id)
-      FROM spp_attendance_list WHERE active
-  GROUP BY attendance_date, attendance_type_id, attendance_location_id, company_id
-"""
+DAILY = daily_aggregate()
 DAILY_COLUMNS = """id, attendance_date, attendance_type_id, attendance_location_id,
     company_id, present_count, absent_count, record_count, participant_count"""
 REACH = """
