@@ -216,9 +216,11 @@ def _api_env():
     allowed company: access rights and record rules decide what exists for the
     client, so another company's record answers exactly as a missing one."""
     company = _client().company_id
-    return request.env(
+    env = request.env(
         context=dict(request.env.context, allowed_company_ids=company.ids)
     )
+    env.companies._spp_cache_parent_path()
+    return env
 
 
 def _submission(body):

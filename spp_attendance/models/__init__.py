@@ -6,6 +6,7 @@ from . import attendance_subscriber_search
 from . import attendance_subscriber_history
 from . import attendance_subscriber_import
 from . import res_partner
+from . import res_company
 from . import attendance_list
 from . import attendance_list_local_time
 from . import attendance_list_uniqueness

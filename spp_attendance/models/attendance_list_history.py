@@ -1,7 +1,11 @@
 from datetime import date, datetime
 
-from odoo import _, api, fields, models
+from odoo import _, _lt, api, fields, models
 from odoo.exceptions import UserError
+
+# Translated only for an error message; built once (_lt inspects its caller).
+START_DATE = _lt("Start date")
+END_DATE = _lt("End date")
 
 
 class AttendanceListHistory(models.Model):
@@ -26,8 +30,8 @@ class AttendanceListHistory(models.Model):
         ``location_ids`` accept an id, a list of ids or a recordset. Raises
         ``UserError`` on inconsistent filters.
         """
-        date_from = self._to_date(date_from, _("Start date"))
-        date_to = self._to_date(date_to, _("End date"))
+        date_from = self._to_date(date_from, START_DATE)
+        date_to = self._to_date(date_to, END_DATE)
         if date_from and date_to and date_from > date_to:
             raise UserError(
                 _(

@@ -195,6 +195,37 @@ class TestCompanyIsolation(ApiCase):
             ("unchanged", self.foreign.id),
         )
 
+    def test_branch_client_sees_its_branch(self):
+        """res.partner's rule (``company_id parent_of`` the allowed companies) is
+        answered from the worker's copy of the company's ``parent_path``: it must
+        be the branch's own, whose path holds its parent."""
+        branch = self.env["res.company"].create(
+            {"name": "API Branch", "parent_id": self.env.company.id}
+        )
+        member = self.Subscriber.create(
+            {
+                "person_identifier": "PID-BRANCH",
+                "family_name": "Branch",
+                "given_name": "Bea",
+                "company_id": branch.id,
+            }
+        )
+        self.assertEqual(member.partner_id.company_id, branch)
+        client, secret = self._create_client("API branch app", company_id=branch.id)
+        token = self._token(client, secret)
+        for path in ("/subscriber/PID-BRANCH", "/attendance/PID-BRANCH"):
+            response = self.api("GET", path, token=token)
+            self.assertEqual(response.status_code, 200, response.text)
+        self.assertEqual(
+            self.api("GET", "/subscriber/PID-OTHER", token=token).status_code, 404
+        )
+        stored = branch.parent_path
+        self.assertEqual(stored, f"{self.env.company.parent_path}{branch.id}/")
+        self.env.invalidate_all()
+        branch._spp_cache_parent_path()
+        with self.assertQueryCount(0):
+            self.assertEqual(branch.parent_path, stored)
+
     def test_api_user_rights(self):
         """The technical user: what the API needs, nothing of administration."""
         user = self.env.ref("spp_attendance.user_attendance_api")

@@ -300,8 +300,11 @@ class TestSubscriber(AttendanceCase):
             subscriber.get_attendance_summary(
                 date_from="2024-02-01", date_to="2024-01-01"
             )
-        with self.assertRaisesRegex(UserError, "not a valid date"):
+        invalid = "is not a valid date"
+        with self.assertRaisesRegex(UserError, f"^Start date: '01/02/2024' {invalid}"):
             subscriber.get_attendance_summary(date_from="01/02/2024")
+        with self.assertRaisesRegex(UserError, f"^End date: 'soon' {invalid}"):
+            subscriber.get_attendance_summary(date_to="soon")
         with self.assertRaisesRegex(UserError, "Category: 'late'"):
             subscriber.get_attendance_summary(category="late")
         summaries = (subscriber | other)._get_attendance_summaries()
