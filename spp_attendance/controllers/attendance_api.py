@@ -616,13 +616,12 @@ class AttendanceApi(http.Controller):
 
     def _person_history(self, person_id, query):
         filters = _filters(query)
-        subscriber = SubscriberService(_api_env()).find(person_id)
         page, limit = query.page, query.limit
         after = None
         if query.cursor:
             after = decode_cursor(query.cursor, ("t", "i"))
         result = HistoryService(_api_env()).person(
-            subscriber, filters, offset=(page - 1) * limit, limit=limit, after=after
+            person_id, filters, offset=(page - 1) * limit, limit=limit, after=after
         )
         payload = result.payload
         payload["pagination"] = _pagination(page, limit, result.total)

@@ -24,7 +24,8 @@ class AttendanceListHistory(models.Model):
         location_ids=None,
         category=None,
     ):
-        """Domain of the attendance of ``subscribers`` matching the filters.
+        """Domain of the attendance of ``subscribers`` (a recordset, ids, or the
+        ``Query`` of a subscriber search: a subquery) matching the filters.
 
         Bounds are inclusive and each one applies on its own. ``type_ids`` and
         ``location_ids`` accept an id, a list of ids or a recordset. Raises
@@ -41,7 +42,9 @@ class AttendanceListHistory(models.Model):
                     end=date_to,
                 )
             )
-        domain = [("subscriber_id", "in", subscribers.ids)]
+        if isinstance(subscribers, models.BaseModel):
+            subscribers = subscribers.ids
+        domain = [("subscriber_id", "in", subscribers)]
         if date_from:
             domain.append(("attendance_date", ">=", date_from))
         if date_to:

@@ -142,17 +142,26 @@ class HistoryService(Service):
             "category": category.lower() if category else None,
         }
 
-    def person(self, subscriber, filters, offset=0, limit=30, after=None):
-        """One page of a subscriber's history (most recent first).
+    def person(self, person_id, filters, offset=0, limit=30, after=None):
+        """One page of the history of the subscriber with this identifier
+        (most recent first).
+
+        The subscriber is looked up by the records' query itself (a subquery,
+        with its record rules): a page with records costs one query. Only an
+        empty page looks the subscriber up on its own, to tell an unknown person
+        from an empty history.
 
         :param filters: see :meth:`filters`
         :param after: keyset position ``{"t": "<UTC datetime>", "i": <id>}`` of
             the last record already seen; replaces ``offset`` when given
         :return: :class:`PersonHistory`
+        :raise NotFound: when there is no such subscriber
         """
-        subscriber.ensure_one()
         Attendance = self.env["spp.attendance.list"]
-        domain = Attendance._history_domain(subscriber, **filters)
+        Subscriber = self.env["spp.attendance.subscriber"]
+        person_id = (person_id or "").strip()
+        subscribers = Subscriber._search(SubscriberService.identified(person_id))
+        domain = Attendance._history_domain(subscribers, **filters)
         if after:
             try:
                 moment = fields.Datetime.to_datetime(after["t"])
@@ -169,6 +178,14 @@ class HistoryService(Service):
             offset = 0
         rows = self.record_rows(domain, offset=offset, limit=limit + 1)
         page = rows[:limit]
+        if rows:
+            subscriber = Subscriber.browse(rows[0]["subscriber_id"])
+            # what the search matched, exactly: the identifier need not be read
+            self.env.cache.set(
+                subscriber, Subscriber._fields["person_identifier"], person_id
+            )
+        else:
+            subscriber = SubscriberService(self.env).find(person_id)
         if after or offset or len(rows) > limit:
             summary = subscriber._get_attendance_summaries(
                 with_records=False, **filters

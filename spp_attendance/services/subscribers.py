@@ -48,6 +48,12 @@ class SubscriberService(Service):
     def Subscriber(self):
         return self.env["spp.attendance.subscriber"]
 
+    @staticmethod
+    def identified(person_id):
+        """The domain of the subscriber with this identifier (surrounding spaces
+        ignored)."""
+        return [("person_identifier", "=", (person_id or "").strip())]
+
     def find(self, person_id, fields=("person_identifier",)):
         """The active subscriber with this identifier in the current companies,
         with ``fields`` read by the same query.
@@ -55,7 +61,7 @@ class SubscriberService(Service):
         :raise NotFound: when there is none
         """
         subscriber = self.Subscriber.search_fetch(
-            [("person_identifier", "=", (person_id or "").strip())], fields, limit=1
+            self.identified(person_id), fields, limit=1
         )
         if not subscriber:
             message = f"PersonID {person_id} does not exist."

@@ -770,6 +770,39 @@ class TestRead(ApiCase):
         )
         self.assertTrue(body["next_cursor"])
 
+    def test_person_history_without_records_or_archived(self):
+        """The records' query finds the person; an empty page asks the
+        subscribers: an empty history is a 200, an archived person a 404 (as an
+        unknown one), records or not."""
+        quiet = self.Subscriber.create(
+            {"person_identifier": "PID-QUIET", "family_name": "Q", "given_name": "Q"}
+        )
+        for path in (
+            "/attendance/PID-QUIET",
+            "/attendance/PID-API-1?from_date=2030-01-01",
+            "/attendance/PID-API-1?page=9",
+        ):
+            with self.subTest(path=path):
+                response = self.api("GET", path)
+                self.assertEqual(response.status_code, 200, response.text)
+                body = response.json()
+                self.assertEqual(body["person_id"], path.split("/")[2].split("?")[0])
+                self.assertEqual(body["attendance_list"], [])
+        self.assertEqual(
+            self.api("GET", "/attendance/PID-API-1?page=9").json()["pagination"][
+                "total_records"
+            ],
+            25,
+        )
+        self.env["spp.attendance.list"].create(
+            {"subscriber_id": quiet.id, "attendance_datetime": datetime(2024, 1, 1, 8)}
+        )
+        self.assertEqual(
+            len(self.api("GET", "/attendance/PID-QUIET").json()["attendance_list"]), 1
+        )
+        quiet.action_archive()
+        self.assertApiError(self.api("GET", "/attendance/PID-QUIET"), 404)
+
     def test_offset_pages_and_cursor_walk_return_each_record_once(self):
         expected = set(self.history.ids)
         by_page = []

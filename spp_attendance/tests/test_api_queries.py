@@ -22,7 +22,7 @@ MAX_QUERIES = {
     "submit": 10,
     "update": 13,
     "delete": 11,
-    "history": 3,
+    "history": 2,
     "subscribers": 3,
     "attendances": 4,
 }
