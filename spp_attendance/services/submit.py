@@ -335,6 +335,10 @@ class SubmitService(ReferenceChecks):
         """Stored rows sharing a uuid or a duplicate key with the items (one
         query)."""
         live = [item for item in items if item.status != "rejected"]
+        uuids = [item.vals["uuid"] for item in live if item.vals["uuid"]]
+        keys = [item.key for item in live if item.key]
+        if not uuids and not keys:  # cards without uuid and no uniqueness rule
+            return []
         # Plain SQL (no record rules): a uuid counts in the environment's
         # companies only (unique per company); a duplicate key names its
         # subscriber, hence its company, already.
@@ -342,11 +346,7 @@ class SubmitService(ReferenceChecks):
             "SELECT id, uuid, duplicate_key, %s FROM spp_attendance_list "
             "WHERE (uuid = ANY(%%s) AND company_id = ANY(%%s)) "
             "OR duplicate_key = ANY(%%s)" % ", ".join(FINGERPRINT),
-            [
-                [item.vals["uuid"] for item in live if item.vals["uuid"]],
-                self.env.companies.ids,
-                [item.key for item in live if item.key],
-            ],
+            [uuids, self.env.companies.ids, keys],
         )
         return cr.dictfetchall()
 

@@ -97,6 +97,16 @@ class TestApiQueries(ApiCase):
         # the types and locations come from the worker's copy
         for table in ("spp_attendance_type", "spp_attendance_location"):
             self.assertFalse([q for q in statements[20] if f'FROM "{table}"' in q])
+        # no uuid and no uniqueness rule: nothing stored to look up; with uuids,
+        # one lookup
+        lookup = "uuid = ANY("
+        self.assertFalse([q for q in statements[20] if lookup in q])
+        body = self.submission(20, 5, **refs)
+        for index, record in enumerate(body["records"]):
+            record["time_card"][0]["uuid"] = f"6f1c0c52-0b8e-4c2a-9d6e-{index:012d}"
+        with_uuids = self.queries("POST", "/attendances", body)
+        self.assertEqual(len([q for q in with_uuids if lookup in q]), 1)
+        self.assertEqual(len(with_uuids), counts[20] + 1, with_uuids)
 
     def test_timezone_fallbacks_are_read_only_when_needed(self):
         """A location's own timezone settles it: the company's and the user's
