@@ -617,12 +617,16 @@ class AttendanceApi(http.Controller):
     def _person_history(self, person_id, query):
         filters = _filters(query)
         page, limit = query.page, query.limit
-        after = None
-        if query.cursor:
-            after = decode_cursor(query.cursor, ("t", "i"))
-        result = HistoryService(_api_env()).person(
-            person_id, filters, offset=(page - 1) * limit, limit=limit, after=after
-        )
+        try:
+            after = decode_cursor(query.cursor, ("t", "i")) if query.cursor else None
+            result = HistoryService(_api_env()).person(
+                person_id, filters, offset=(page - 1) * limit, limit=limit, after=after
+            )
+        except (ApiError, Invalid, UserError):
+            # The person is checked before the dates and the cursor (as upstream
+            # does): an unknown person answers 404 whatever they are.
+            SubscriberService(_api_env()).find(person_id)
+            raise
         payload = result.payload
         payload["pagination"] = _pagination(page, limit, result.total)
         last = result.last

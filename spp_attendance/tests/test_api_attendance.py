@@ -942,6 +942,8 @@ class TestRead(ApiCase):
                 response = self.api("GET", f"/attendance/PID-API-1?{query}")
                 self.assertApiError(response, status, path)
         self.assertApiError(self.api("GET", "/attendance/NOBODY"), 404)
+        # the person is checked before the cursor
+        self.assertApiError(self.api("GET", "/attendance/NOBODY?cursor=%%%"), 404)
 
     def test_every_identifier_is_addressable(self):
         body = self.api("GET", "/attendance?person_id=types").json()
